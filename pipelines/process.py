@@ -1,0 +1,93 @@
+"""The CPU-bound work for one fetched page, run in an extraction worker process.
+
+Everything here is picklable in and out, so the crawler can hand pages to a process
+pool and keep Scrapy's reactor thread free for network I/O.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+from datetime import datetime
+from typing import Any, Mapping
+
+from pipelines import arabic
+from pipelines.dedup import content_hash
+from pipelines.extract import extract_article
+from pipelines.registry import Source
+from pipelines.store import pack
+
+
+def warm_up() -> None:
+    """Import the heavy modules once per worker, before the first page arrives."""
+    import trafilatura  # noqa: F401
+
+
+def start_worker(crawl_pid: int) -> None:
+    """Pool initializer: warm up, and exit as soon as the crawl process is gone.
+
+    A crawl killed with SIGKILL cannot shut its pool down, and forkserver workers hold the
+    forkserver's and each other's pipes open, so without this they (and the forkserver)
+    would wait forever, each holding a few hundred MB.
+    """
+    warm_up()
+    threading.Thread(target=_exit_when_gone, args=(crawl_pid,), name="crawl-watch", daemon=True).start()
+
+
+def _exit_when_gone(pid: int) -> None:
+    try:
+        handle = os.pidfd_open(pid)  # Linux >= 5.3: readable once the process has exited
+    except (AttributeError, OSError):
+        while _alive(pid):
+            time.sleep(2.0)
+    else:
+        select.select([handle], [], [])
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def process_page(
+    body: bytes,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None,
+    source: Source | None,
+    hints: Mapping[str, Any] | None = None,
+    fetched_at: str | None = None,
+) -> dict[str, Any]:
+    """Extract one article page and add its dedup keys; raises ExtractionError for non-articles."""
+    hints = hints or {}
+    record = extract_article(
+        body,
+        url,
+        headers=dict(headers or {}),
+        source=source,
+        hint_published=hints.get("published"),
+        fetched_at=datetime.fromisoformat(fetched_at) if fetched_at else None,
+    )
+    record["content_hash"] = content_hash(record.get("text") or "")
+    return record
+
+
+def process_page_for_archive(body: bytes, url: str, **kwargs: Any) -> dict[str, Any]:
+    """`process_page`, plus what the single archive writer would otherwise spend its own CPU on, made
+    here in the extraction worker: the FTS columns (`search_title`, `search_text`, as
+    `arabic.search_text` makes them; `Archive.insert_article` uses them when present) and the
+    compressed capture (`_packed`: `store.pack`, as `Archive.add_capture` stores it; the
+    ExtractPipeline takes it off the record)."""
+    record = process_page(body, url, **kwargs)
+    record["search_title"] = arabic.search_text(record.get("title") or "")
+    record["search_text"] = arabic.search_text(record.get("text") or "")
+    record["_packed"] = pack(body)
+    return record
