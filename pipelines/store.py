@@ -28,7 +28,8 @@ import sqlite_utils
 from pipelines import arabic
 from pipelines.registry import Source
 
-SCHEMA_VERSION = 2  # 2: the ADDED_COLUMNS, new tables and indexes since version 1 (apply_schema adds them)
+SCHEMA_VERSION = 3  # 2: the ADDED_COLUMNS, new tables and indexes since version 1 (apply_schema adds them)
+#                    3: articles.search_key; articles_search and its FTS keyed by it (Archive._rekey_search)
 
 # Every table, view and index of the archive. Documented in README.md ("Schema"). Only `CREATE ... IF NOT
 # EXISTS`: applying it to an existing archive adds what is missing; a column added to an existing table also
@@ -133,7 +134,8 @@ CREATE TABLE IF NOT EXISTS articles (
     fetched_at TEXT,
     content_hash TEXT,              -- exact-duplicate key within an outlet
     story_id INTEGER REFERENCES stories(story_id),
-    capture_id INTEGER REFERENCES captures(id)
+    capture_id INTEGER REFERENCES captures(id),
+    search_key INTEGER              -- publication order, unique (search_key()): the article's FTS rowid
 );
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
 CREATE INDEX IF NOT EXISTS articles_source_published ON articles(source, published);
@@ -143,6 +145,9 @@ CREATE INDEX IF NOT EXISTS articles_section ON articles(section);
 CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id);
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(source, content_hash);
 CREATE INDEX IF NOT EXISTS articles_capture ON articles(capture_id);  -- re-extraction, WARC metadata
+-- Search results come back from FTS5 as search_keys: this index finds their articles, counts them and
+-- serves the table page's facets over a search without reading the (large) article rows.
+CREATE INDEX IF NOT EXISTS articles_search_key ON articles(search_key, source, language, section, published_day);
 
 CREATE TABLE IF NOT EXISTS article_urls (
     url TEXT PRIMARY KEY,           -- every URL (as found, and canonical) that led to an article
@@ -229,9 +234,11 @@ SELECT s.id AS source, s.name, p.runs, p.last_run, p.runs_without_new,
             ELSE 'ok' END AS status
 FROM sources s LEFT JOIN per_source p ON p.source = s.id LEFT JOIN rates q ON q.source = s.id;
 
--- Normalized + light-stemmed copy of title and text, for FTS only (pipelines.arabic.search_text).
+-- Normalized + light-stemmed copy of title and text, for FTS only (pipelines.arabic.search_text). Its
+-- rowid, hence the FTS5 rowid, is the article's search_key: FTS5 keeps its doclists in rowid order, so
+-- "newest first" is FTS5 reading a doclist backwards and stopping after n matches, whatever the word.
 CREATE TABLE IF NOT EXISTS articles_search (
-    id INTEGER PRIMARY KEY,         -- = articles.id
+    search_key INTEGER PRIMARY KEY, -- = articles.search_key
     title TEXT,
     text TEXT
 );
@@ -289,6 +296,7 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("runs", "disallowed", "INTEGER DEFAULT 0"),
     ("run_outlets", "over_budget", "INTEGER DEFAULT 0"),
     ("run_outlets", "disallowed", "INTEGER DEFAULT 0"),
+    ("articles", "search_key", "INTEGER"),  # schema version 3
 )
 
 
@@ -332,6 +340,41 @@ def replace_changed_view(conn: sqlite3.Connection, statement: str) -> None:
 
 def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+SEARCH_KEY_IDS = 10**9  # article ids stay below this; UTC seconds x 10^9 still fits SQLite's int64 until 2262
+
+
+def search_key(published: str | None, fetched_at: str | None, article_id: int) -> int:
+    """The article's place in publication order, unique: UTC seconds of `published` x 10^9 + id.
+
+    It is the FTS rowid (articles_search), so newest-first search is `ORDER BY rowid DESC LIMIT n`
+    inside FTS5 and costs the same for a word in every article as for a rare one. Seconds are UTC
+    (ISO strings with different offsets do not sort as instants). A date after the fetch is taken as
+    the fetch time: a page is not published after it was fetched (a wrong zone or a typo would
+    otherwise keep it on top for years). No date: 0, so undated articles come after every dated
+    one, as with `published DESC`.
+    """
+    if not 0 < article_id < SEARCH_KEY_IDS:
+        raise ValueError(f"article id {article_id} outside 1..{SEARCH_KEY_IDS - 1}")
+    seconds = _epoch(published)
+    fetched = _epoch(fetched_at)
+    if seconds is not None and fetched is not None:
+        seconds = min(seconds, fetched)
+    return max(seconds or 0, 0) * SEARCH_KEY_IDS + article_id
+
+
+def _epoch(value: str | None) -> int | None:
+    """UTC seconds of an ISO 8601 date or date-time (naive = UTC); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return int(when.timestamp())
 
 
 @dataclass
@@ -397,11 +440,45 @@ class Archive:
 
     def ensure_schema(self) -> None:
         apply_schema(self.conn)
+        self._fill_search_keys()
+        if "id" in self.db["articles_search"].columns_dict:
+            self._rekey_search()
         if not self.db["articles_search_fts"].exists():
             self.db["articles_search"].enable_fts(
                 ["title", "text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2"
             )
         self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _fill_search_keys(self) -> None:
+        """Articles of an archive older than schema 3 get their search_key (an index lookup when none lacks it)."""
+        if self.conn.execute("SELECT 1 FROM articles WHERE search_key IS NULL LIMIT 1").fetchone():
+            self.conn.create_function("akhbar_search_key", 3, search_key, deterministic=True)
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("UPDATE articles SET search_key = akhbar_search_key(published, fetched_at, id)"
+                              " WHERE search_key IS NULL")
+            self.conn.execute("COMMIT")
+
+    def _rekey_search(self) -> None:
+        """Schema 2 -> 3: key the stemmed copy and its FTS by search_key instead of the article id.
+
+        The stemmed text is kept (no re-normalization); ensure_schema then rebuilds the FTS from it. One
+        transaction swaps the tables: an interrupted upgrade leaves the old layout, and runs again.
+        """
+        self.conn.execute("BEGIN IMMEDIATE")
+        for statement in (
+            "DROP TABLE IF EXISTS articles_search_rekeyed",
+            "CREATE TABLE articles_search_rekeyed (search_key INTEGER PRIMARY KEY, title TEXT, text TEXT)",
+            "INSERT INTO articles_search_rekeyed (search_key, title, text)"
+            " SELECT a.search_key, s.title, s.text FROM articles_search s JOIN articles a ON a.id = s.id",
+            "DROP TABLE IF EXISTS articles_search_fts",
+            "DROP TRIGGER IF EXISTS articles_search_ai",
+            "DROP TRIGGER IF EXISTS articles_search_ad",
+            "DROP TRIGGER IF EXISTS articles_search_au",
+            "DROP TABLE articles_search",
+            "ALTER TABLE articles_search_rekeyed RENAME TO articles_search",
+        ):
+            self.conn.execute(statement)
+        self.conn.execute("COMMIT")
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -599,12 +676,15 @@ class Archive:
         self._write()
         search = _precomputed_search(row)
         row = _article_row(row)
+        # The id is SQLite's own choice (max + 1), made here so that search_key goes in with the row.
+        article_id = self.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM articles").fetchone()[0]
+        row = {"id": article_id, **row, "search_key": search_key(row.get("published"), row.get("fetched_at"), article_id)}
         columns = tuple(row)
-        cursor = self.conn.execute(_insert_sql("articles", columns), [_sql_value(row[c]) for c in columns])
-        article_id = int(cursor.lastrowid)
+        self.conn.execute(_insert_sql("articles", columns), [_sql_value(row[c]) for c in columns])
         if search is None:
             search = (arabic.search_text(row.get("title") or ""), arabic.search_text(row.get("text") or ""))
-        self.conn.execute("INSERT INTO articles_search (id, title, text) VALUES (?, ?, ?)", (article_id, *search))
+        self.conn.execute("INSERT INTO articles_search (search_key, title, text) VALUES (?, ?, ?)",
+                          (row["search_key"], *search))
         return article_id
 
     def update_article(self, article_id: int, row: Mapping[str, Any]) -> None:
@@ -613,12 +693,21 @@ class Archive:
         search = _precomputed_search(row)
         row = _article_row(row)
         row.pop("url", None)
+        old_key, published, fetched_at = self.conn.execute(
+            "SELECT search_key, published, fetched_at FROM articles WHERE id = ?", (article_id,)).fetchone()
+        row["search_key"] = search_key(row.get("published", published), row.get("fetched_at", fetched_at), article_id)
         self.db["articles"].update(article_id, row)
-        self._write_search(article_id, row, search)
+        self._write_search(old_key, row, search)
 
-    def _write_search(self, article_id: int, row: Mapping[str, Any], search: tuple[str, str] | None = None) -> None:
+    def _write_search(self, old_key: int | None, row: Mapping[str, Any], search: tuple[str, str] | None = None) -> None:
+        """The article's search row: moved to its new key when its date changed (the FTS triggers follow)."""
         title, text = search or (arabic.search_text(row.get("title") or ""), arabic.search_text(row.get("text") or ""))
-        self.db["articles_search"].upsert({"id": article_id, "title": title, "text": text}, pk="id")
+        key = row["search_key"]
+        if old_key is not None and old_key != key:
+            self.conn.execute("DELETE FROM articles_search WHERE search_key = ?", (old_key,))
+        updated = self.conn.execute("UPDATE articles_search SET title = ?, text = ? WHERE search_key = ?", (title, text, key))
+        if updated.rowcount == 0:
+            self.conn.execute("INSERT INTO articles_search (search_key, title, text) VALUES (?, ?, ?)", (key, title, text))
 
     def add_urls(self, article_id: int, source: str | None, urls: Iterable[str]) -> None:
         self._write()

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from bench.dedup_data import TOPIC_BY_NAME, _make_story
+from pipelines.arabic import fts_query, search_text
 from pipelines.dedup import StoryIndex, content_hash
 from pipelines.ingest import ingest
 from pipelines.registry import Source, parse_source
-from pipelines.store import Archive
+from pipelines.store import Archive, search_key
 
 TEXT = "\n".join([
     "الرباط - أعلنت وزارة الفلاحة والصيد البحري عن إطلاق برنامج وطني جديد لدعم صغار الفلاحين في المناطق الجبلية"
@@ -157,10 +158,91 @@ def test_an_archive_of_schema_version_1_is_upgraded_in_place(tmp_path: Path) -> 
         archive.close()
     conn = sqlite3.connect(path)
     columns = [r[1] for r in conn.execute("PRAGMA table_info(articles)")]
-    assert columns[-1] == "encoding_source"
-    assert conn.execute("SELECT id, title, encoding, encoding_source FROM articles").fetchall() == [
-        (7, "قديم", "cp1256", None)]
+    assert columns[-2:] == ["encoding_source", "search_key"]
+    assert conn.execute("SELECT id, title, encoding, encoding_source, search_key FROM articles").fetchall() == [
+        (7, "قديم", "cp1256", None, 7)]  # no date: 0 s x 10^9 + id
     indexes = {r[1] for r in conn.execute("PRAGMA index_list(articles)")}
     assert "articles_capture" in indexes
-    assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    assert conn.execute("PRAGMA user_version").fetchone() == (3,)
     conn.close()
+
+
+def test_an_archive_of_schema_version_2_gets_its_search_index_keyed_by_publication_order(tmp_path: Path) -> None:
+    """Version 2 keyed the stemmed copy and its FTS by article id; opening it re-keys both by search_key."""
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE articles (id INTEGER PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL UNIQUE, title TEXT,"
+        " text TEXT, published TEXT, published_day TEXT, modified TEXT, author TEXT, authors TEXT, section TEXT,"
+        " tags TEXT, image TEXT, language TEXT, word_count INTEGER, description TEXT, date_source TEXT,"
+        " encoding TEXT, fetched_at TEXT, content_hash TEXT, story_id INTEGER, capture_id INTEGER, encoding_source TEXT);"
+        "CREATE TABLE articles_search (id INTEGER PRIMARY KEY, title TEXT, text TEXT);"
+        "CREATE VIRTUAL TABLE articles_search_fts USING fts5(title, text, content=[articles_search], content_rowid=[id]);"
+        "CREATE TRIGGER articles_search_ai AFTER INSERT ON articles_search BEGIN"
+        "  INSERT INTO articles_search_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text); END;"
+        "PRAGMA user_version = 2;"
+    )
+    old = [(1, "https://x/1", "2026-03-01T22:00:00+01:00", "2026-03-02T08:00:00+00:00", "مطر غزير"),
+           (2, "https://x/2", "2026-02-01T09:00:00+00:00", "2026-03-02T08:00:00+00:00", "جفاف"),
+           (3, "https://x/3", None, "2026-03-02T08:00:00+00:00", "مطر")]
+    for article_id, url, published, fetched_at, title in old:
+        conn.execute("INSERT INTO articles (id, source, url, title, published, fetched_at) VALUES (?, 'x', ?, ?, ?, ?)",
+                     (article_id, url, title, published, fetched_at))
+        conn.execute("INSERT INTO articles_search (id, title, text) VALUES (?, ?, '')", (article_id, search_text(title)))
+    conn.commit()
+    conn.close()
+    for _ in range(2):
+        Archive(path).close()
+    conn = sqlite3.connect(path)
+    keys = dict(conn.execute("SELECT id, search_key FROM articles"))
+    assert keys == {1: 1772398800 * 10**9 + 1, 2: 1769936400 * 10**9 + 2, 3: 3}
+    assert [r[1] for r in conn.execute("PRAGMA table_info(articles_search)")] == ["search_key", "title", "text"]
+    found = conn.execute("SELECT rowid FROM articles_search_fts WHERE articles_search_fts MATCH ? ORDER BY rowid DESC",
+                         (fts_query("مطر"),)).fetchall()
+    assert found == [(keys[1],), (keys[3],)]  # newest published first, the undated one last
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.execute("INSERT INTO articles_search_fts (articles_search_fts) VALUES ('integrity-check')")
+    assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+    conn.close()
+
+
+# -- search_key: publication order for the search index -----------------------------------------------------
+
+
+@pytest.mark.parametrize("published, fetched_at, article_id, expected", [
+    ("2026-03-01T22:00:00+01:00", "2026-03-02T08:00:00+00:00", 5, 1772398800 * 10**9 + 5),
+    ("2026-03-01T21:00:00Z", "2026-03-02T08:00:00+00:00", 5, 1772398800 * 10**9 + 5),  # the same instant
+    ("2026-03-01", None, 9, 1772323200 * 10**9 + 9),  # a bare day: midnight UTC
+    ("2027-01-01T00:00:00+00:00", "2026-03-02T08:00:00+00:00", 5, 1772438400 * 10**9 + 5),  # after the fetch: the fetch
+    (None, "2026-03-02T08:00:00+00:00", 42, 42),  # undated: after every dated article
+    ("not a date", None, 42, 42),
+])
+def test_search_key_is_utc_publication_order_and_unique(published, fetched_at, article_id, expected) -> None:
+    assert search_key(published, fetched_at, article_id) == expected
+
+
+def test_search_key_orders_instants_not_strings() -> None:
+    casablanca = search_key("2026-03-01T23:30:00+01:00", None, 1)  # 22:30 UTC
+    cairo = search_key("2026-03-01T23:00:00+02:00", None, 2)       # 21:00 UTC: earlier, though the string sorts later
+    assert casablanca > cairo
+    with pytest.raises(ValueError):
+        search_key(None, None, 10**9)
+
+
+def test_a_corrected_date_moves_the_article_in_search_order(desk: Desk) -> None:
+    old = desk.page("hespress", "https://www.hespress.ma/a-1.html", TEXT, published="2026-03-01T10:00:00+01:00")
+    new = desk.page("le360", "https://le360.ma/b-2.html", "خبر آخر عن الأمطار الغزيرة في الشمال " * 20,
+                    published="2026-03-01T12:00:00+01:00")
+
+    def newest_first(word: str) -> list[int]:
+        return [r[0] for r in desk.query(
+            "SELECT a.id FROM articles_search_fts f JOIN articles a ON a.search_key = f.rowid"
+            " WHERE articles_search_fts MATCH ? ORDER BY f.rowid DESC", (fts_query(word),))]
+
+    assert newest_first("الأمطار")[:1] == [new.article_id]
+    desk.archive.update_article(old.article_id, {"title": "عنوان", "text": TEXT + "\nالأمطار",
+                                                 "published": "2026-03-01T14:00:00+01:00"})
+    desk.archive.commit()
+    assert newest_first("الأمطار") == [old.article_id, new.article_id]
+    assert desk.query("SELECT COUNT(*) FROM articles_search") == [(2,)]
+    desk.query("INSERT INTO articles_search_fts (articles_search_fts) VALUES ('integrity-check')")

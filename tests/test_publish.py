@@ -164,9 +164,10 @@ def html_search_ids(server: Server, q: str) -> set[int]:
 
 def newest_json_ids(server: Server, q: str) -> set[int]:
     rows = server.json("/archive/search_latest.json", {"q": q, "_shape": "array"})
-    order = [row["id"] for row in rows]
-    assert order == sorted(order, reverse=True)  # newest archived first
-    return set(order)
+    # newest published first, as instants (offsets differ); undated articles last
+    instants = [datetime.fromisoformat(row["published"]).timestamp() if row["published"] else float("-inf") for row in rows]
+    assert instants == sorted(instants, reverse=True)
+    return {row["id"] for row in rows}
 
 
 ROUTES = {"table ?_search= JSON": table_json_ids, "search canned query JSON": canned_json_ids,
@@ -199,6 +200,13 @@ def test_raw_searchmode_shows_what_the_override_fixes(server):
 def test_column_search_is_normalized_too(server):
     rows = server.json("/archive/articles.json", {"_search_title": "الحُكومة", "_shape": "array", "_col": "title"})
     assert {r["id"] for r in rows} == refs_to_ids(server, ["gov-1", "gov-2", "gov-3"])
+
+
+@pytest.mark.parametrize("hostile", ["x') or 1=1 --", "الحكومة' union select 1 --", 'title: "الحكومة" OR *'])
+def test_column_search_cannot_inject_sql_or_fts_syntax(server, hostile):
+    status, _, body = server.get("/archive/articles.json", {"_search_title": hostile, "_shape": "array"})
+    assert status == 200, body[:300]
+    assert len(json.loads(body)) < len(DATA["articles"])
 
 
 def test_search_with_fts_syntax_in_the_box_is_not_an_error(server):
@@ -331,7 +339,16 @@ def test_table_json_has_configured_facets(server):
     assert {"source", "language", "section", "published_day"} <= set(data["facet_results"])
     sources = {f["value"] for f in data["facet_results"]["source"]["results"]}
     assert {"hespress", "alyaoum24", "aljazeera"} <= sources
-    assert "sorted by published descending" in data["human_description_en"]
+    assert "sorted by search_key descending" in data["human_description_en"]
+
+
+def test_table_and_its_search_list_newest_published_first(server):
+    """search_key is publication order: the table page, searched or not, lists the newest instant first."""
+    for params in ({}, {"_search": "الحكومة"}):
+        rows = server.json("/archive/articles.json", {**params, "_shape": "array", "_size": "max"})
+        assert len(rows) >= (3 if params else len(DATA["articles"]))
+        instants = [datetime.fromisoformat(r["published"]).timestamp() if r["published"] else float("-inf") for r in rows]
+        assert instants == sorted(instants, reverse=True)
 
 
 def test_internal_tables_hidden(server):

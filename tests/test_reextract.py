@@ -90,7 +90,7 @@ def snapshot(db: Path) -> dict[str, list[dict]]:
     """Every row re-extraction could touch."""
     return {
         "articles": rows(db, "SELECT * FROM articles ORDER BY id"),
-        "articles_search": rows(db, "SELECT * FROM articles_search ORDER BY id"),
+        "articles_search": rows(db, "SELECT * FROM articles_search ORDER BY search_key"),
         "article_urls": rows(db, "SELECT * FROM article_urls ORDER BY url"),
         "stories": rows(db, "SELECT * FROM stories ORDER BY story_id"),
         "captures": rows(db, "SELECT id, final_url, body_sha1 FROM captures ORDER BY id"),
@@ -148,7 +148,7 @@ def test_corrupted_title_and_search_row_are_restored(archive):
     conn = sqlite3.connect(archive)
     with conn:
         conn.execute("UPDATE articles SET title = 'عنوان تالف', word_count = 1 WHERE id = ?", (victim["id"],))
-        conn.execute("UPDATE articles_search SET title = '', text = '' WHERE id = ?", (victim["id"],))
+        conn.execute("UPDATE articles_search SET title = '', text = '' WHERE search_key = ?", (victim["search_key"],))
     conn.close()
     assert rows(archive, "SELECT title FROM articles WHERE id = ?", (victim["id"],))[0]["title"] == "عنوان تالف"
 
@@ -161,7 +161,7 @@ def test_corrupted_title_and_search_row_are_restored(archive):
     word = max(victim["title"].split(), key=len)
     hits = rows(archive, "SELECT rowid FROM articles_search_fts WHERE articles_search_fts MATCH ?",
                 (arabic.fts_query(word),))
-    assert victim["id"] in {h["rowid"] for h in hits}
+    assert victim["search_key"] in {h["rowid"] for h in hits}
 
 
 def test_page_that_no_longer_extracts_is_reported_and_kept(archive):
@@ -186,7 +186,7 @@ def test_a_row_that_cannot_be_written_is_rolled_back_alone(archive):
     with conn:
         conn.execute("UPDATE articles SET title = 'عنوان تالف' WHERE id = ?", (victim["id"],))
         # the article row is written first, then its search row fails: both must be undone
-        conn.execute(f"CREATE TRIGGER refuse BEFORE UPDATE ON articles_search WHEN NEW.id = {victim['id']}"
+        conn.execute(f"CREATE TRIGGER refuse BEFORE UPDATE ON articles_search WHEN NEW.search_key = {victim['search_key']}"
                      " BEGIN SELECT RAISE(ABORT, 'search row is read-only'); END")
     conn.close()
     report = reextract(archive, workers=2)
@@ -216,7 +216,7 @@ def test_capture_that_failed_at_crawl_time_becomes_an_article(archive):
     assert all(_norm(s) in _norm(article["text"]) for s in LATE["body_must"])
     assert article["story_id"] and rows(archive, "SELECT * FROM stories WHERE story_id = ?", (article["story_id"],))
     assert rows(archive, "SELECT article_id FROM article_urls WHERE url = ?", (stub["final_url"],))[0]["article_id"] == article["id"]
-    assert rows(archive, "SELECT COUNT(*) AS n FROM articles_search WHERE id = ?", (article["id"],))[0]["n"] == 1
+    assert rows(archive, "SELECT COUNT(*) AS n FROM articles_search WHERE search_key = ?", (article["search_key"],))[0]["n"] == 1
     after = snapshot(archive)
     assert after["articles"][:len(CRAWLED)] == before["articles"]
     assert after["errors"] == before["errors"]

@@ -18,6 +18,7 @@ import unicodedata
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from datasette import Response, hookimpl
 from markupsafe import Markup, escape
@@ -42,6 +43,12 @@ CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 
        "frame-ancestors 'none'; form-action 'self'")
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+# The FTS rowid is articles.search_key (publication order), given to Datasette as fts_pk. Datasette 0.65.5
+# honours fts_pk for ?_search= but writes `rowid in (...)` for ?_search_<column>=, which would compare
+# article ids with search keys; column_search_as_where() turns such a request into the right clause.
+_ARTICLES_PATH = re.compile(r"^/[^/]+/articles(\.\w+)?$")
+FTS_COLUMNS = ("title", "text")
 
 _request_path: contextvars.ContextVar[str] = contextvars.ContextVar("akhbar_request_path", default="")
 
@@ -121,6 +128,10 @@ def asgi_wrapper(datasette):
                     message = {**message, "headers": headers}
                 await send(message)
 
+            if _ARTICLES_PATH.match(scope.get("path", "")):
+                rewritten = column_search_as_where(scope.get("query_string", b""))
+                if rewritten is not None:
+                    scope = {**scope, "query_string": rewritten}
             token = _request_path.set(scope.get("path", ""))
             try:
                 await app(scope, receive, send_with_headers)
@@ -130,6 +141,28 @@ def asgi_wrapper(datasette):
         return wrapped
 
     return wrap
+
+
+def column_search_as_where(query_string: bytes) -> bytes | None:
+    """`_search_title=q` -> `_where=search_key in (... "title" match ar_fts_query('q'))`; None if no such argument.
+
+    The query text only ever reaches SQL as a quoted string literal, and ar_fts_query() turns it into
+    quoted FTS5 terms, so nothing typed is SQL or FTS5 syntax.
+    """
+    pairs = parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)
+    columns = {f"_search_{c}": c for c in FTS_COLUMNS}
+    if not any(key in columns for key, _ in pairs):
+        return None
+    kept = []
+    for key, value in pairs:
+        if key in columns:
+            if value.strip():
+                literal = value.replace("'", "''")
+                kept.append(("_where", f'search_key in (select rowid from articles_search_fts'
+                                       f' where "{columns[key]}" match ar_fts_query(\'{literal}\'))'))
+        else:
+            kept.append((key, value))
+    return urlencode(kept).encode()
 
 
 def _on_row_page(datasette, database: str, table: str | None) -> bool:
