@@ -7,7 +7,8 @@
 Build (cached in var/bench-search/<variant>-<N>/archive.db, resumable if interrupted):
   1. `pipelines.store.Archive` creates the schema (SCHEMA + the FTS table it enables).
   2. WRITER THROUGHPUT, empty archive: the first 5,000 articles go through the crawler's own write
-     path, `Archive.insert_article` + `add_urls`, committed every 50 (ARCHIVE_BATCH_SIZE), with
+     path, `Archive.insert_article` + `add_urls`, committed as the crawl commits (ARCHIVE_BATCH_SIZE writes or
+     ARCHIVE_COMMIT_SECONDS), with
      `arabic.search_text` computed by the writer as it is in a crawl.
   3. Bulk fill: worker processes generate articles (bench/arabic_text.py) and their search_text;
      the writer inserts the same rows (`store._article_row`) with plain executemany, 2,000 per
@@ -54,6 +55,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from arabic_text import COMPLEMENTS, FIRST_NAMES, LAST_NAMES, SECTIONS, SUBJECTS, TextGen, tail_word  # noqa: E402
 from pipelines import arabic  # noqa: E402
 from pipelines.registry import Source  # noqa: E402
+from crawler.settings import ARCHIVE_BATCH_SIZE, ARCHIVE_COMMIT_SECONDS  # noqa: E402
 from pipelines.store import ARTICLE_FIELDS, Archive, _article_row, search_key  # noqa: E402
 
 VAR = ROOT / "var" / "bench-search"
@@ -321,15 +323,19 @@ class TimedSearchText:
         arabic.search_text = self.original
 
 
-def crawl_writer(archive: Archive, arts: list[dict], batch: int = 50) -> dict[str, float]:
-    """The crawl's write path for new articles: Archive.insert_article + add_urls, commit every `batch`."""
+def crawl_writer(archive: Archive, arts: list[dict], batch: int = ARCHIVE_BATCH_SIZE,
+                 seconds: float = ARCHIVE_COMMIT_SECONDS) -> dict[str, float]:
+    """The crawl's write path for new articles: Archive.insert_article + add_urls, committed as
+    crawler.item_pipelines.ArchivePipeline does: after `batch` writes or `seconds`, whichever comes first."""
     with TimedSearchText() as st:
         cpu0, t0 = time.thread_time(), time.perf_counter()
+        last_commit = t0
         for art in arts:
             article_id = archive.insert_article(art)
             archive.add_urls(article_id, art["source"], [art["url"]])
-            if archive.pending >= batch:
+            if archive.pending >= batch or time.perf_counter() - last_commit >= seconds:
                 archive.commit()
+                last_commit = time.perf_counter()
         archive.commit()
         wall, cpu = time.perf_counter() - t0, time.thread_time() - cpu0
     return {"articles": len(arts), "per_second": len(arts) / wall, "cpu_ms": cpu / len(arts) * 1e3,
