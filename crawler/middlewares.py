@@ -31,17 +31,8 @@ from scrapy.http import Response
 from scrapy.utils.asyncio import call_later
 
 from crawler.items import CrawlError
+from pipelines.dates import parse_instant
 from pipelines.urls import canonical_url
-
-
-def _aware(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 # Failures that asking again every hour will not change; their capture (when there was a body) is kept
@@ -102,8 +93,8 @@ class SkipArchivedMiddleware:
                 self.crawler.stats.inc_value(f"akhbar/{request.meta.get('source')}/given_up")
                 raise IgnoreRequest(f"failed for good in {self.give_up_after} runs: {request.url}")
             return None
-        modified = _aware(request.meta.get("hints", {}).get("modified"))
-        fetched = _aware(hit[1])
+        modified = parse_instant(request.meta.get("hints", {}).get("modified"))
+        fetched = parse_instant(hit[1])
         if modified and fetched and modified > fetched:
             request.meta["refetch"] = True  # the listing says it changed: fetch again, update the row
             self.crawler.stats.inc_value("akhbar/refetch_modified")

@@ -67,6 +67,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from crawler.items import ArticlePage, CrawlError
+from pipelines.dates import parse_instant
 from pipelines.store import pack
 from pipelines.urls import canonical_url
 
@@ -138,20 +139,8 @@ def url_digest(url: str) -> bytes:
 
 
 def epoch_seconds(iso: str | None) -> int | None:
-    if not iso:
-        return None
-    try:
-        parsed = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return int(parsed.timestamp())
-
-
-def _aware(value: str | None) -> datetime | None:
-    seconds = epoch_seconds(value)
-    return datetime.fromtimestamp(seconds, timezone.utc) if seconds is not None else None
+    parsed = parse_instant(iso)
+    return int(parsed.timestamp()) if parsed else None
 
 
 def per_outlet_counts(stats: Mapping[str, Any]) -> dict[str, dict[str, int]]:
@@ -670,9 +659,8 @@ class RedisKnownMiddleware:
             if request.meta.get("recheck"):  # (see SkipArchivedMiddleware) the first request fetches it
                 raise IgnoreRequest(f"requested already in this run: {request.url}")
             return None
-        modified = _aware(request.meta.get("hints", {}).get("modified"))
-        fetched = datetime.fromtimestamp(fetched_epoch, timezone.utc)
-        if modified and modified > fetched:
+        modified = epoch_seconds(request.meta.get("hints", {}).get("modified"))
+        if modified is not None and modified > fetched_epoch:
             request.meta["refetch"] = True  # the listing says it changed: fetch again, update the row
             self.crawler.stats.inc_value("akhbar/refetch_modified")
             return None

@@ -565,6 +565,18 @@ class _Stamp:
         return self.offset == timedelta(0)
 
 
+def parse_instant(value: str | None) -> datetime | None:
+    """A stored or listed ISO 8601 date or date-time as an aware datetime (UTC when it has no offset);
+    None when absent or unreadable. For values the archive and discovery already hold, not page text."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
 def parse_iso(value: str, *, tz: str | None = None, utc_is_local: bool = False) -> FoundDate | None:
     """A metadata date (ISO 8601, RFC 2822, or visible-style text such as Akhbar El Yom's)."""
     zone = _zone(tz)

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Mapping
 import sqlite_utils
 
 from pipelines import arabic
+from pipelines.dates import parse_instant
 from pipelines.registry import Source
 
 SCHEMA_VERSION = 3  # 2: the ADDED_COLUMNS, new tables and indexes since version 1 (apply_schema adds them)
@@ -357,24 +358,10 @@ def search_key(published: str | None, fetched_at: str | None, article_id: int) -
     """
     if not 0 < article_id < SEARCH_KEY_IDS:
         raise ValueError(f"article id {article_id} outside 1..{SEARCH_KEY_IDS - 1}")
-    seconds = _epoch(published)
-    fetched = _epoch(fetched_at)
-    if seconds is not None and fetched is not None:
-        seconds = min(seconds, fetched)
-    return max(seconds or 0, 0) * SEARCH_KEY_IDS + article_id
-
-
-def _epoch(value: str | None) -> int | None:
-    """UTC seconds of an ISO 8601 date or date-time (naive = UTC); None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return int(when.timestamp())
+    when, fetched = parse_instant(published), parse_instant(fetched_at)
+    if when is not None and fetched is not None:
+        when = min(when, fetched)
+    return max(int(when.timestamp()) if when else 0, 0) * SEARCH_KEY_IDS + article_id
 
 
 @dataclass
@@ -705,9 +692,9 @@ class Archive:
         key = row["search_key"]
         if old_key is not None and old_key != key:
             self.conn.execute("DELETE FROM articles_search WHERE search_key = ?", (old_key,))
-        updated = self.conn.execute("UPDATE articles_search SET title = ?, text = ? WHERE search_key = ?", (title, text, key))
-        if updated.rowcount == 0:
-            self.conn.execute("INSERT INTO articles_search (search_key, title, text) VALUES (?, ?, ?)", (key, title, text))
+        self.conn.execute(
+            "INSERT INTO articles_search (search_key, title, text) VALUES (?, ?, ?) ON CONFLICT (search_key)"
+            " DO UPDATE SET title = excluded.title, text = excluded.text", (key, title, text))
 
     def add_urls(self, article_id: int, source: str | None, urls: Iterable[str]) -> None:
         self._write()

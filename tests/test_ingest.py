@@ -140,15 +140,21 @@ def test_refetched_article_moves_its_story_date(desk: Desk) -> None:
         ("2026-03-01T22:00:00+01:00",)]
 
 
+# The articles table as schema version 1 created it (version 2 added encoding_source).
+V1_ARTICLES = (
+    "CREATE TABLE articles (id INTEGER PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL UNIQUE, title TEXT,"
+    " text TEXT, published TEXT, published_day TEXT, modified TEXT, author TEXT, authors TEXT, section TEXT,"
+    " tags TEXT, image TEXT, language TEXT, word_count INTEGER, description TEXT, date_source TEXT,"
+    " encoding TEXT, fetched_at TEXT, content_hash TEXT, story_id INTEGER, capture_id INTEGER)"
+)
+
+
 def test_an_archive_of_schema_version_1_is_upgraded_in_place(tmp_path: Path) -> None:
     """Opening an older archive adds what the schema gained, keeping every row."""
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
     conn.executescript(
-        "CREATE TABLE articles (id INTEGER PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL UNIQUE, title TEXT,"
-        " text TEXT, published TEXT, published_day TEXT, modified TEXT, author TEXT, authors TEXT, section TEXT,"
-        " tags TEXT, image TEXT, language TEXT, word_count INTEGER, description TEXT, date_source TEXT,"
-        " encoding TEXT, fetched_at TEXT, content_hash TEXT, story_id INTEGER, capture_id INTEGER);"
+        V1_ARTICLES + ";"
         "INSERT INTO articles (id, source, url, title, encoding) VALUES (7, 'hespress', 'https://x/7', 'قديم', 'cp1256');"
         "PRAGMA user_version = 1;"
     )
@@ -172,10 +178,7 @@ def test_an_archive_of_schema_version_2_gets_its_search_index_keyed_by_publicati
     path = tmp_path / "v2.db"
     conn = sqlite3.connect(path)
     conn.executescript(
-        "CREATE TABLE articles (id INTEGER PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL UNIQUE, title TEXT,"
-        " text TEXT, published TEXT, published_day TEXT, modified TEXT, author TEXT, authors TEXT, section TEXT,"
-        " tags TEXT, image TEXT, language TEXT, word_count INTEGER, description TEXT, date_source TEXT,"
-        " encoding TEXT, fetched_at TEXT, content_hash TEXT, story_id INTEGER, capture_id INTEGER, encoding_source TEXT);"
+        V1_ARTICLES[:-1] + ", encoding_source TEXT);"
         "CREATE TABLE articles_search (id INTEGER PRIMARY KEY, title TEXT, text TEXT);"
         "CREATE VIRTUAL TABLE articles_search_fts USING fts5(title, text, content=[articles_search], content_rowid=[id]);"
         "CREATE TRIGGER articles_search_ai AFTER INSERT ON articles_search BEGIN"

@@ -33,6 +33,7 @@ from twisted.python.failure import Failure
 
 from crawler import discovery
 from crawler.items import ArticlePage, CrawlError
+from pipelines.dates import parse_instant
 from pipelines.registry import Source, load_sources
 from pipelines.store import FrontierEntry, last_finished_runs, pending_frontier
 from pipelines.urls import canonical_url
@@ -257,17 +258,6 @@ def describe_failure(failure: Failure) -> tuple[str | None, str]:
     if isinstance(exc, (DownloadConnectionRefusedError, ConnectionRefusedError)):
         return "connection", str(exc)
     return "download", f"{type(exc).__name__}: {exc}"
-
-
-def parse_instant(value: str | None) -> datetime | None:
-    """An ISO 8601 date or datetime from a listing, as an aware datetime (UTC when no offset)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 class DateWindow:
