@@ -80,12 +80,14 @@ ARTICLES ?= 1000000
 bench: install system-deps
 	$(PY) bench/bench_dedup.py
 	$(PY) bench/bench_crawl.py --pages $(PAGES) --json var/bench-crawl.json
+	$(PY) bench/crawler_layers.py --pages $(PAGES)
 	$(PY) bench/bench_scaleout.py
 	$(PY) bench/bench_search.py --articles $(ARTICLES) --json var/bench-search.json
 	@if [ -d ../shared/corpus ]; then $(PY) bench/eval_corpus.py --timing --reps 3 | sed -n '/CPU ms\/page/,$$p'; fi
 
 bench-quick: install system-deps
 	$(PY) bench/bench_crawl.py --pages 500 --sample 30
+	$(PY) bench/crawler_layers.py --pages 500 --runs 1
 	$(PY) bench/bench_scaleout.py --pages 200 --delay 0
 	$(PY) bench/bench_search.py --articles 20000 --writer-sample 500 --runs 1
 

@@ -93,8 +93,8 @@ def article_files(site: Path) -> list[tuple[str, str, Path]]:
 
 def single_core_rate(site: Path, sample: int) -> dict[str, float]:
     """The extraction workers' function over a sample, in this process: pages per CPU-second (after a
-    warm-up page). That is `process_page_for_archive` (process_page + the FTS columns) when the crawler
-    submits it, else `process_page`."""
+    warm-up page). That is `process_page_for_archive` (process_page + the FTS columns, the story-matching
+    features and the compressed capture) when the crawler submits it, else `process_page`."""
     from pipelines import process
     from pipelines.extract import ExtractionError
     from pipelines.process import warm_up
@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
     ov = single["overhead"]
     add("extraction: project cleaning vs bare trafilatura", f"{ov['overhead']:+.0%} CPU per page",
         f"target <= +20%; over {ov['pages']} pages, fastest of 3: bare_extraction(with_metadata) {ov['trafilatura']:.1f} ms, "
-        f"extract_article {ov['extract_article']:.1f} ms, worker task (+ content hash, FTS columns) {ov['worker task']:.1f} ms")
+        f"extract_article {ov['extract_article']:.1f} ms, worker task (+ content hash, FTS columns, dedup features, capture zlib) {ov['worker task']:.1f} ms")
     add("end-to-end rate", f"{e2e:.1f} articles stored/s",
         f"{n:,} articles in {crawl['wall_s']:.1f} s (process start → exit); steady state {e2e_steady:.1f} pages/s over {steady:.1f} s")
     add("ratio to cores × single-core", f"{e2e_steady / ceiling:.0%}",

@@ -7,7 +7,7 @@ bench/bench_crawl.py adds `bench.crawl_probe.CrawlProbe` to EXTENSIONS on the co
   extract  `process_page` in the pool worker: CPU and wall inside the worker (wrapped function is
            picklable: the worker imports this module), plus submit→result latency seen by the pipeline
   dedup    `ingest.identity_urls`, Archive.known_urls / article_for_url / article_for_hash,
-           `StoryIndex.match` (MinHash + LSH lookup), `StoryIndex.index` (index rows, story rows)
+           `StoryIndex.match` (learned lines + LSH lookup; the MinHash comes from the worker), `StoryIndex.index` (index rows, story rows)
   store    Archive.add_capture (zlib + sha1 + insert), Archive.insert_article (of which
            `arabic.search_text`), Archive.add_urls, frontier rows, errors, Archive.commit
 A name that no longer exists in the crawler is skipped (listed as `missing_hooks`), never fatal.
@@ -107,7 +107,7 @@ class CrawlProbe:
         _wrap(ingest, "identity_urls", "dedup: canonical URLs (identity_urls)")
         for name in ("known_urls", "article_for_url", "article_for_hash"):
             _wrap(Archive, name, "dedup: URL/hash lookups")
-        _wrap(StoryIndex, "match", "dedup: MinHash + LSH lookup (StoryIndex.match)")
+        _wrap(StoryIndex, "match", "dedup: learned lines + LSH lookup (StoryIndex.match; MinHash from the worker)")
         _wrap(StoryIndex, "index", "dedup: story index rows + story (StoryIndex.index)")
         _wrap(StoryIndex, "refresh", "dedup: story refresh (StoryIndex.refresh)")
         _wrap(Archive, "add_capture", "store: capture (zlib + sha1 + insert)")

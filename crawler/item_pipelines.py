@@ -65,6 +65,7 @@ class ExtractPipeline:
             )
             item.record = await asyncio.wrap_future(future)
             item.packed = item.record.pop("_packed", None)  # the capture, compressed by the worker
+            item.dedup = item.record.pop("_dedup", None)  # story-matching features (not part of the record)
         except ExtractionError as exc:
             item.error_kind, item.error_message = exc.kind, str(exc)
         except BrokenProcessPool as exc:
@@ -165,6 +166,7 @@ class ArchivePipeline:
         return ingest(
             self.archive, self.stories, source=source, final_url=item.final_url, found_urls=item.urls,
             record=item.record, capture_id=capture_id, fetched_at=item.fetched_at, refetch=item.refetch,
+            features=item.dedup,
         )
 
     def _error(self, source: str | None, url: str | None, kind: str, message: str) -> None:

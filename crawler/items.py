@@ -27,6 +27,7 @@ class ArticlePage:
     refetch: bool = False  # a known article fetched again because its listing says it changed
     record: dict[str, Any] | None = field(default=None, repr=False)  # set by ExtractPipeline
     packed: tuple[bytes, str] | None = field(default=None, repr=False)  # (zlib body, sha1) from the extraction worker
+    dedup: Any = field(default=None, repr=False)  # pipelines.dedup.TextFeatures from the extraction worker
     error_kind: str | None = None  # set by ExtractPipeline when the page is not a storable article
     error_message: str | None = None
 

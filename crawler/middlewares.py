@@ -10,6 +10,7 @@
   a forbidden request is never made, so it spends nothing).
 - `RetryAfterMiddleware`: Scrapy's retries, plus `Retry-After` honoured on 429/503 by
   pausing the whole download slot (the outlet's host), with exponential backoff when absent.
+- `MetaRefreshMiddleware`: Scrapy's, without decoding a page that has no `http-equiv` near its top.
 - `ErrorsToItemsMiddleware`: a callback that raises becomes an `errors` row, not a lost traceback.
 """
 
@@ -24,6 +25,7 @@ from time import monotonic
 from typing import Any, Iterable
 
 from scrapy import Request, signals
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -217,6 +219,25 @@ def retry_after_seconds(value: bytes | str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+class MetaRefreshMiddleware(ScrapyMetaRefreshMiddleware):
+    """Scrapy's meta-refresh redirects, at a fraction of the cost on pages without one.
+
+    Scrapy looks for `<meta http-equiv="refresh">` in the first 4,096 characters of `response.text`,
+    which decodes the whole body (≈ 0.08 ms of the crawler's CPU for a 100 KB page, every article).
+    Those characters lie within the first 16 KB of the body in any ASCII-compatible encoding (UTF-8
+    uses at most 4 bytes a character), so a page whose first 16 KB do not contain `http-equiv` has no
+    meta refresh to follow; UTF-16 and UTF-32 bodies are always handed to Scrapy.
+    """
+
+    HEAD_BYTES = 4 * 4096
+
+    def process_response(self, request: Request, response: Response):
+        head = response.body[: self.HEAD_BYTES]
+        if b"http-equiv" not in head.lower() and not head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+            return response
+        return super().process_response(request, response)
 
 
 class ErrorsToItemsMiddleware:

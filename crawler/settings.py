@@ -69,6 +69,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.OutletBudgetMiddleware": 110,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
 }
 DOWNLOADER = "crawler.downloader.CappedDownloader"  # Scrapy's, with CONCURRENT_REQUESTS_PER_DOMAIN enforced
 SPIDER_MIDDLEWARES = {

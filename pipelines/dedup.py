@@ -63,6 +63,12 @@ same-outlet duplicates 100%. Over 92,500 denser background articles (700/day): 0
 - `WINDOW_DAYS` 45: copies of one story in the set are published within 13 days; a backfill a
   month later changes crawl time, not publication, and still joins (tests).
 
+Steps 1 and 3 need the text alone: the crawl makes them in its extraction workers (`text_features`,
+`TextFeatures`), one signature per group of shingles that start and end on the same lines, and the
+single writer only peels learned lines (a minimum over the groups kept) and looks up buckets —
+`StoryIndex.match(..., features=...)` gives exactly what the text would (tests/test_dedup.py). It
+took ≈ 0.7 ms a page off the crawler process (bench/README.md).
+
 Known limits: an outlet's first two articles meet an index that has not learned its footer (static
 patterns cover common disclaimers); copies published more than ~2 months apart are not looked up
 (exact reposts are caught by `content_hash` in the store); single 200-pair samples vary (recall
@@ -278,6 +284,21 @@ def jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     return float(np.count_nonzero(sig_a == sig_b)) / NUM_PERM
 
 
+_PERM_A, _PERM_B = (np.asarray(row, dtype=np.uint32) for row in _PERMUTATIONS)
+
+
+def permuted(shingle_hashes: np.ndarray) -> np.ndarray:
+    """uint32 (n, NUM_PERM): each hash under each permutation, as datasketch's affine32 scheme computes
+    them (MurmurHash3 fmix32, then a*h + b wrapping at 2^32); `signature` is their column minimum."""
+    h = np.asarray(shingle_hashes, dtype=np.uint32)
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    h = h ^ (h >> np.uint32(16))
+    return h[:, None] * _PERM_A[None, :] + _PERM_B[None, :]
+
+
 def _key64(*parts: str) -> int:
     digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "little")
@@ -329,6 +350,102 @@ class _Features:
     tokens: list[str]                # content tokens (all boilerplate removed)
     line_keys: list[int]             # counted lines, for learning boilerplate
     text_key: int                    # first 8 bytes of content_hash(text)
+
+
+@dataclass(frozen=True, eq=False)
+class TextFeatures:
+    """What `StoryIndex.match` derives from a text alone, made once where the text is extracted
+    (`pipelines.process` runs `text_features` in the extraction worker), so the single writer only
+    looks things up: learned boilerplate, LSH buckets, candidates.
+
+    The writer still decides which head and tail lines are learned boilerplate. A kept run of lines
+    [start, end) has exactly the shingles whose first and last words lie in it, and MinHash is a
+    minimum, so its signature is the element-wise minimum over the shingle groups inside the run:
+    shingles are grouped by (first line, last line) and each group's signature is made here.
+    `StoryIndex.match` with these gives the same signature, shingle count and figures as from the text.
+    """
+
+    source: str
+    content_hash: str                          # content_hash(text)
+    line_words: tuple[int, ...]                # words per cleaned line
+    line_content: tuple[int, ...]              # non-stopword words per line
+    tracked: tuple[tuple[int, int], ...]       # (line, _key64(source, line)) of lines counted as boilerplate
+    line_figures: tuple[tuple[int, ...], ...]  # figures() of each line
+    spans: np.ndarray                          # int32 (G, 2): first and last line of each shingle group
+    sigs: np.ndarray                           # uint32 (G, NUM_PERM): MinHash of each group
+    hashes: np.ndarray                         # uint32 (S,): every shingle hash
+    hash_spans: np.ndarray                     # int32 (S, 2): first and last line of each shingle
+
+    @property
+    def text_key(self) -> int:
+        return _text_key(self.content_hash)
+
+    def kept(self, start: int, end: int) -> tuple[int, frozenset[int], np.ndarray] | None:
+        """(distinct shingles, figures, signature) of lines [start, end); None under SHINGLE content words
+        (then `shingles` makes one shingle of what is there: the caller works from the text)."""
+        if sum(self.line_content[start:end]) < SHINGLE:
+            return None
+        inside = (self.spans[:, 0] >= start) & (self.spans[:, 1] < end)
+        sig = self.sigs[inside].min(axis=0)
+        hashes = self.hashes[(self.hash_spans[:, 0] >= start) & (self.hash_spans[:, 1] < end)]
+        figs = frozenset(f for line in self.line_figures[start:end] for f in line)
+        return int(np.unique(hashes).size), figs, sig
+
+
+def text_features(source: str, text: str) -> TextFeatures:
+    """The `TextFeatures` of an article text of outlet `source` (pure; no index needed)."""
+    lines = _lines(text)
+    digest = _hash_words(lines)
+    content = [(w, i) for i, words in enumerate(lines) for w in words if w not in STOPWORDS]
+    k = SHINGLE
+    count = max(len(content) - k + 1, 0)
+    words = [w for w, _ in content]
+    line_of = np.fromiter((i for _, i in content), dtype=np.int32, count=len(content))
+    hashes = np.fromiter((zlib.crc32(" ".join(words[j:j + k]).encode("utf-8")) for j in range(count)),
+                         dtype=np.uint32, count=count)
+    hash_spans = np.stack([line_of[:count], line_of[k - 1:k - 1 + count]], axis=1) if count else np.zeros((0, 2), np.int32)
+    if count:
+        pair = hash_spans[:, 0].astype(np.int64) * (len(lines) + 1) + hash_spans[:, 1]
+        order = np.argsort(pair, kind="stable")
+        groups, first = np.unique(pair[order], return_index=True)
+        sigs = np.minimum.reduceat(permuted(hashes[order]), first, axis=0)
+        spans = np.stack([groups // (len(lines) + 1), groups % (len(lines) + 1)], axis=1).astype(np.int32)
+    else:
+        sigs, spans = np.zeros((0, NUM_PERM), np.uint32), np.zeros((0, 2), np.int32)
+    return TextFeatures(
+        source=source,
+        content_hash=digest,
+        line_words=tuple(len(words) for words in lines),
+        line_content=tuple(sum(1 for w in words if w not in STOPWORDS) for words in lines),
+        tracked=tuple(_tracked_lines(source, lines).items()),
+        line_figures=tuple(tuple(sorted(figures(words))) for words in lines),
+        spans=spans, sigs=sigs, hashes=hashes, hash_spans=hash_spans,
+    )
+
+
+def _text_key(digest: str) -> int:
+    return int.from_bytes(bytes.fromhex(digest[:16]), "little", signed=True)
+
+
+def _tracked_lines(source: str, lines: list[list[str]]) -> dict[int, int]:
+    """Line index → key of the lines counted for learned boilerplate: the edges, and short lines."""
+    n = len(lines)
+    return {i: _key64(source, " ".join(words)) for i, words in enumerate(lines)
+            if i < EDGE_HEAD or i >= n - EDGE_TAIL or len(words) <= SHORT_LINE}
+
+
+def _kept_lines(line_words: tuple[int, ...] | list[int], tracked: dict[int, int], learned: set[int]) -> tuple[int, int]:
+    """Boilerplate wraps the body: peel learned lines off the head and the tail, never the middle; when
+    that leaves under MIN_CONTENT_WORDS the text repeats itself and is kept whole."""
+    n = len(line_words)
+    start, end = 0, n
+    while start < end and tracked.get(start) in learned:
+        start += 1
+    while end > start and tracked.get(end - 1) in learned:
+        end -= 1
+    if learned and sum(line_words[start:end]) < MIN_CONTENT_WORDS:
+        return 0, n
+    return start, end
 
 
 @dataclass
@@ -393,16 +510,29 @@ class StoryIndex:
             return Assignment(known, indexed=False)
         return self._index(article_id, self.match(source, text, published))
 
-    def match(self, source: str, text: str, published: str | date | datetime | None = None) -> Match:
-        """Look a text up, writing nothing: a same-outlet duplicate, or the verified stories it would join."""
+    def match(self, source: str, text: str, published: str | date | datetime | None = None,
+              features: TextFeatures | None = None) -> Match:
+        """Look a text up, writing nothing: a same-outlet duplicate, or the verified stories it would join.
+
+        `features` (`text_features(source, text)`, made in the extraction worker) spares the text work.
+        """
         day = _day(published)
         period = (day if day is not None else date.today().toordinal()) // PERIOD_DAYS
-        feat = self._features(source, text, period)
-        shingle_set = shingles(feat.tokens)
-        if not shingle_set:
-            return Match(source, _day=day, _features=feat)
-        figs = figures(feat.tokens)
-        sig = signature(shingle_set, self._minhash)
+        kept = None
+        if features is not None and features.source == source:
+            tracked = dict(features.tracked)
+            line_hashes = list(dict.fromkeys(tracked.values()))
+            start, end = _kept_lines(features.line_words, tracked, self._learned(line_hashes, period))
+            kept = features.kept(start, end)
+            feat = _Features([], [_period_key(period, h) for h in line_hashes], features.text_key)
+        if kept is not None:
+            size, figs, sig = kept
+        else:
+            feat = self._features(source, text, period)
+            shingle_set = shingles(feat.tokens)
+            if not shingle_set:
+                return Match(source, _day=day, _features=feat)
+            size, figs, sig = len(shingle_set), figures(feat.tokens), signature(shingle_set, self._minhash)
         hashes = band_hashes(sig)
         keys = [(period << 44) | h for h in hashes]
         lookup = keys
@@ -413,16 +543,16 @@ class StoryIndex:
         verified: dict[int, tuple[float, _Candidate]] = {}  # story -> its best verified candidate
         duplicate: _Candidate | None = None
         duplicate_sim = 0.0
-        for sim, cand in self._candidates(lookup, sig, len(shingle_set), feat.text_key):
+        for sim, cand in self._candidates(lookup, sig, size, feat.text_key):
             if cand.source == source and (sim >= DUPLICATE_JACCARD or cand.text_key == feat.text_key):
                 if duplicate is None or sim > duplicate_sim:
                     duplicate, duplicate_sim = cand, sim
-            elif self._verified(sim, len(shingle_set), figs, cand, day):
+            elif self._verified(sim, size, figs, cand, day):
                 if sim > verified.get(cand.story_id, (-1.0, None))[0]:
                     verified[cand.story_id] = (sim, cand)
         if duplicate is not None:
             return Match(source, duplicate.article_id, duplicate.story_id, duplicate_sim)
-        return Match(source, _day=day, _features=feat, _shingles=len(shingle_set), _figures=figs, _sig=sig,
+        return Match(source, _day=day, _features=feat, _shingles=size, _figures=figs, _sig=sig,
                      _keys=keys, _verified=verified)
 
     def index(self, article_id: int, found: Match) -> Assignment:
@@ -521,33 +651,24 @@ class StoryIndex:
 
     def _features(self, source: str, text: str, period: int) -> _Features:
         lines = _lines(text)
-        text_key = int.from_bytes(bytes.fromhex(_hash_words(lines)[:16]), "little", signed=True)
-        n = len(lines)
-        tracked: dict[int, int] = {}
-        for i, words in enumerate(lines):
-            if i < EDGE_HEAD or i >= n - EDGE_TAIL or len(words) <= SHORT_LINE:
-                tracked[i] = _key64(source, " ".join(words))
-        learned: set[int] = set()
+        tracked = _tracked_lines(source, lines)
         hashes = list(dict.fromkeys(tracked.values()))
-        if hashes:  # counts of this period and the previous one
-            probe = [_period_key(p, h) for p in (period, period - 1) for h in hashes]
-            counts: dict[int, int] = {}
-            for key, n_seen in self.conn.execute(
-                f"SELECT key, n FROM boilerplate_lines WHERE key IN ({','.join('?' * len(probe))})", probe
-            ):
-                low = key & ((1 << 44) - 1)
-                counts[low] = counts.get(low, 0) + n_seen
-            learned = {h for h in hashes if counts.get(h & ((1 << 44) - 1), 0) >= BOILERPLATE_SEEN}
-        # Boilerplate wraps the body: peel learned lines off the head and the tail, never the middle.
-        start, end = 0, n
-        while start < end and tracked.get(start) in learned:
-            start += 1
-        while end > start and tracked.get(end - 1) in learned:
-            end -= 1
+        start, end = _kept_lines([len(words) for words in lines], tracked, self._learned(hashes, period))
         kept = [w for words in lines[start:end] for w in words]
-        if learned and len(kept) < MIN_CONTENT_WORDS:
-            kept = [w for words in lines for w in words]  # the text repeats itself: keep it whole
-        return _Features(kept, [_period_key(period, h) for h in hashes], text_key)
+        return _Features(kept, [_period_key(period, h) for h in hashes], _text_key(_hash_words(lines)))
+
+    def _learned(self, hashes: list[int], period: int) -> set[int]:
+        """The line keys the outlet already published BOILERPLATE_SEEN times (this period and the previous one)."""
+        if not hashes:
+            return set()
+        probe = [_period_key(p, h) for p in (period, period - 1) for h in hashes]
+        counts: dict[int, int] = {}
+        for key, n_seen in self.conn.execute(
+            f"SELECT key, n FROM boilerplate_lines WHERE key IN ({','.join('?' * len(probe))})", probe
+        ):
+            low = key & ((1 << 44) - 1)
+            counts[low] = counts.get(low, 0) + n_seen
+        return {h for h in hashes if counts.get(h & ((1 << 44) - 1), 0) >= BOILERPLATE_SEEN}
 
     def _count_lines(self, keys: list[int]) -> None:
         if keys:

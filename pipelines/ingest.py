@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from pipelines.dedup import StoryIndex
+from pipelines.dedup import StoryIndex, TextFeatures
 from pipelines.registry import Source
 from pipelines.store import Archive
 from pipelines.urls import canonical_url, pick_canonical
@@ -50,7 +50,10 @@ def ingest(
     capture_id: int,
     fetched_at: str,
     refetch: bool = False,
+    features: TextFeatures | None = None,
 ) -> Outcome:
+    """Store `record` as a new article, or attach it to the one it is (`Outcome`). `features`:
+    `dedup.text_features` of the record's text, when the extraction worker made them."""
     canonical, urls = identity_urls(final_url, found_urls, record.get("canonical_url"), source)
     row = {**record, "source": source.id, "url": canonical, "fetched_at": fetched_at, "capture_id": capture_id}
 
@@ -60,7 +63,7 @@ def ingest(
         article_id = archive.article_for_hash(source.id, record["content_hash"])
     found = None
     if article_id is None:
-        found = stories.match(source.id, record.get("text") or "", record.get("published"))
+        found = stories.match(source.id, record.get("text") or "", record.get("published"), features=features)
         article_id = found.duplicate_of
     if article_id is not None:
         archive.add_urls(article_id, source.id, urls)

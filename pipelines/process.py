@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from pipelines import arabic
-from pipelines.dedup import content_hash
+from pipelines.dedup import content_hash, text_features
 from pipelines.extract import extract_article
 from pipelines.registry import Source
 from pipelines.store import pack
@@ -57,7 +57,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def process_page(
+def _extracted(
     body: bytes,
     url: str,
     *,
@@ -66,9 +66,8 @@ def process_page(
     hints: Mapping[str, Any] | None = None,
     fetched_at: str | None = None,
 ) -> dict[str, Any]:
-    """Extract one article page and add its dedup keys; raises ExtractionError for non-articles."""
     hints = hints or {}
-    record = extract_article(
+    return extract_article(
         body,
         url,
         headers=dict(headers or {}),
@@ -76,6 +75,14 @@ def process_page(
         hint_published=hints.get("published"),
         fetched_at=datetime.fromisoformat(fetched_at) if fetched_at else None,
     )
+
+
+def process_page(body: bytes, url: str, **kwargs: Any) -> dict[str, Any]:
+    """Extract one article page and add its dedup key; raises ExtractionError for non-articles.
+
+    Keyword arguments: `headers`, `source`, `hints` (what discovery knew: `published`...), `fetched_at`.
+    """
+    record = _extracted(body, url, **kwargs)
     record["content_hash"] = content_hash(record.get("text") or "")
     return record
 
@@ -83,11 +90,20 @@ def process_page(
 def process_page_for_archive(body: bytes, url: str, **kwargs: Any) -> dict[str, Any]:
     """`process_page`, plus what the single archive writer would otherwise spend its own CPU on, made
     here in the extraction worker: the FTS columns (`search_title`, `search_text`, as
-    `arabic.search_text` makes them; `Archive.insert_article` uses them when present) and the
-    compressed capture (`_packed`: `store.pack`, as `Archive.add_capture` stores it; the
-    ExtractPipeline takes it off the record)."""
-    record = process_page(body, url, **kwargs)
+    `arabic.search_text` makes them; `Archive.insert_article` uses them when present), the text's
+    story-matching features (`_dedup`: `dedup.text_features`, for `StoryIndex.match`) and the
+    compressed capture (`_packed`: `store.pack`, as `Archive.add_capture` stores it). The
+    ExtractPipeline takes the underscored ones off the record."""
+    record = _extracted(body, url, **kwargs)
+    text = record.get("text") or ""
+    source = kwargs.get("source")
+    if source is not None:
+        features = text_features(source.id, text)
+        record["content_hash"] = features.content_hash  # = content_hash(text), from the same cleaned lines
+        record["_dedup"] = features
+    else:
+        record["content_hash"] = content_hash(text)
     record["search_title"] = arabic.search_text(record.get("title") or "")
-    record["search_text"] = arabic.search_text(record.get("text") or "")
+    record["search_text"] = arabic.search_text(text)
     record["_packed"] = pack(body)
     return record

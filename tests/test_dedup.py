@@ -9,6 +9,7 @@ import zlib
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.bench_dedup import open_db, run
@@ -286,3 +287,57 @@ def test_module_constants_are_consistent() -> None:
     assert dedup.BANDS * dedup.ROWS <= dedup.NUM_PERM
     assert all(dedup.NEAR_BARS[k][0] <= dedup.BARS[k][0] for k in dedup.BARS)
     assert dedup.SURE_JACCARD < dedup.DUPLICATE_JACCARD
+
+
+# -- features made in the extraction worker -------------------------------------------------------
+
+
+def test_permuted_is_datasketch_affine32() -> None:
+    rng = np.random.default_rng(5)
+    for n in (1, 3, 250):
+        hashes = rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32)
+        assert np.array_equal(dedup.permuted(hashes).min(axis=0), dedup.signature(hashes.tolist()))
+
+
+def test_worker_features_match_as_the_text_does(tmp_path: Path, data: Dataset) -> None:
+    """`match(..., features=text_features(...))` gives the text path's signature, shingle count,
+    figures, band keys and stories, including where learned head/tail lines are peeled off."""
+    conn_a, by_text = new_index(tmp_path / "text.db")
+    conn_b, by_features = new_index(tmp_path / "features.db")
+    peeled = 0
+    for conn in (conn_a, conn_b):
+        conn.execute("BEGIN")
+    for a in data.crawl_order()[:700]:
+        features = dedup.text_features(a.source, a.text)
+        assert features.content_hash == content_hash(a.text)
+        got_text = by_text.match(a.source, a.text, a.published)
+        got_features = by_features.match(a.source, a.text, a.published, features=features)
+        assert got_features._shingles == got_text._shingles
+        assert got_features._figures == got_text._figures
+        assert (got_text._sig is None) == (got_features._sig is None)
+        if got_text._sig is not None:
+            assert np.array_equal(got_features._sig, got_text._sig)
+        assert got_features._keys == got_text._keys
+        if got_text._features is not None:  # (a same-outlet duplicate carries none)
+            assert got_features._features.line_keys == got_text._features.line_keys
+            assert got_features._features.text_key == got_text._features.text_key
+        assert (got_features.duplicate_of, got_features.story_id) == (got_text.duplicate_of, got_text.story_id)
+        whole = features.kept(0, len(features.line_words))
+        if whole is not None and got_text._shingles and whole[0] != got_text._shingles:
+            peeled += 1
+        assert by_features.index(a.id, got_features) == by_text.index(a.id, got_text)
+    for conn in (conn_a, conn_b):
+        conn.execute("COMMIT")
+    assert peeled >= 50  # learned boilerplate was peeled off, so the per-line-group signatures were exercised
+
+
+def test_worker_features_of_short_and_empty_texts(tmp_path: Path) -> None:
+    conn, index = new_index(tmp_path / "a.db")
+    for text, shingle_count in (("", 0), ("عاجل", 1), ("عاجل: زلزال", 1), ("زلزال قوي يضرب\nالمنطقة", 2)):
+        features = dedup.text_features("src", text)
+        # under SHINGLE content words `shingles` makes one shingle of the whole: the text path decides
+        assert (features.kept(0, len(features.line_words)) is None) == (shingle_count < 2)
+        via_text, via_features = index.match("src", text, None), index.match("src", text, None, features=features)
+        assert via_features._shingles == via_text._shingles == shingle_count
+    other = dedup.text_features("other", BODY)  # made for another outlet: ignored, the text decides
+    assert index.match("src", BODY, None, features=other)._keys == index.match("src", BODY, None)._keys
