@@ -7,7 +7,7 @@ the crawler process's own CPU per page is what bounds it. This crawls the bench_
 once, served on 127.0.0.1) three times with the real spider and settings, changing only ITEM_PIPELINES:
 
   scrapy   no item pipelines: download, downloader and spider middlewares, the spider's callbacks
-  + pool   ExtractPipeline: each page pickled to a ProcessPoolExecutor worker, its record back
+  + pool   ExtractPipeline: each page pickled to an extraction worker (crawler.workers), its record back
   + archive  the project as it runs: ArchivePipeline too (dedup lookups, story rows, capture, article and
            FTS rows, frontier, commits)
 

@@ -1,77 +1,66 @@
 """Thin Scrapy item pipelines around the pure modules of `pipelines/`.
 
-    ExtractPipeline (300)  page bytes → article record, in a process pool (CPU off the reactor)
+    ExtractPipeline (300)  page bytes → article record, in worker processes (CPU off the reactor)
     ArchivePipeline (800)  capture, dedup, store, errors, the frontier and the run record: the single SQLite writer
 """
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from scrapy import signals
 from twisted.internet import task
 
 from crawler.items import ArticlePage, CrawlError
+from crawler.workers import WorkerDied, WorkerPool
 from pipelines.dedup import StoryIndex
 from pipelines.extract import ExtractionError
 from pipelines.ingest import ingest
-from pipelines.process import process_page_for_archive, start_worker, warm_up
+from pipelines.process import process_page_for_archive, start_worker
 from pipelines.store import Archive, Capture, FrontierEntry
 
 
 class ExtractPipeline:
-    """Run extraction for each ArticlePage in a pool of worker processes."""
+    """Run extraction for each ArticlePage in worker processes (crawler.workers: CPU off the reactor)."""
 
     def __init__(self, crawler) -> None:
         self.crawler = crawler
         self.workers = crawler.settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: WorkerPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler) -> "ExtractPipeline":
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.pool = self._new_pool()
-        # Start the forkserver now, before any download: its first fork waits for the heavy imports
-        # (~5 s), and inside the first process_item that wait froze the reactor and timed out downloads.
-        self.pool.submit(warm_up).result()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.process"])
-        # start_worker: a worker also exits when this process dies (a SIGKILL leaves no orphans)
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=start_worker,
-                                   initargs=(os.getpid(),))
+        # Started, and warmed up, before any download: a worker's first start waits for the heavy imports
+        # (~5 s), which inside the first process_item would freeze the reactor and time out downloads.
+        # start_worker: a worker also exits when this process dies (a SIGKILL leaves no orphans).
+        self.pool = WorkerPool(self.workers, initializer=start_worker, initargs=(os.getpid(),),
+                               preload=["pipelines.process"])
 
     def close_spider(self) -> None:
         if self.pool:
-            self.pool.shutdown(wait=True, cancel_futures=False)
+            self.pool.close()
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePage):
             return item
         source = self.crawler.spider.by_id.get(item.source)
         try:
-            future = self.pool.submit(
+            item.record = await self.pool.submit(
                 process_page_for_archive, item.body, item.final_url, headers=item.headers, source=source,
                 hints=item.hints, fetched_at=item.fetched_at,
             )
-            item.record = await asyncio.wrap_future(future)
             item.packed = item.record.pop("_packed", None)  # the capture, compressed by the worker
             item.dedup = item.record.pop("_dedup", None)  # story-matching features (not part of the record)
         except ExtractionError as exc:
             item.error_kind, item.error_message = exc.kind, str(exc)
-        except BrokenProcessPool as exc:
-            # A worker died (e.g. out of memory on a pathological page): record it, start a fresh pool.
+        except WorkerDied as exc:
+            # A worker died (e.g. out of memory on a pathological page): recorded; the pool replaced it.
             item.error_kind, item.error_message = "extract_crash", f"extraction worker died: {exc}"
-            self.pool = self._new_pool()
         except Exception as exc:  # a bug or a page that breaks a parser: record, never stop the crawl
             item.error_kind, item.error_message = "extract", f"{type(exc).__name__}: {exc}"
         return item

@@ -1,0 +1,141 @@
+"""crawler.workers.WorkerPool with real processes on a real asyncio loop: answers, failures, deaths, the end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+
+import pytest
+
+from crawler.workers import WorkerDied, WorkerPool
+from pipelines.extract import ExtractionError
+
+
+def echo(payload: bytes, tag: int) -> tuple[int, int, bytes, int]:
+    return tag, len(payload), payload[:8], os.getpid()
+
+
+def refuse(kind: str) -> None:
+    raise ExtractionError(kind, "not an article here")
+
+
+class Unpicklable(Exception):
+    def __init__(self) -> None:
+        super().__init__("carries a lock")
+        self.lock = threading.Lock()
+
+
+def raise_unpicklable() -> None:
+    raise Unpicklable()
+
+
+def die_after(seconds: float) -> None:
+    time.sleep(seconds)
+    os._exit(3)
+
+
+def slow(tag: int, seconds: float) -> int:
+    time.sleep(seconds)
+    return tag
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_answers_come_back_to_their_futures_across_workers():
+    async def main():
+        pool = WorkerPool(2)
+        try:
+            body = os.urandom(3 * 2**20)  # a 3 MB page: bigger than one read, one write
+            results = await asyncio.gather(*(pool.submit(echo, body, tag) for tag in range(40)))
+            return results, pool.pids
+        finally:
+            pool.close()
+
+    results, pids = run(main())
+    assert [r[0] for r in results] == list(range(40))
+    assert all(r[1] == 3 * 2**20 for r in results)
+    assert {r[3] for r in results} == set(pids)  # both workers took tasks
+
+
+def test_a_task_failure_is_raised_by_its_await_and_the_worker_goes_on():
+    async def main():
+        pool = WorkerPool(1)
+        try:
+            with pytest.raises(ExtractionError) as refused:
+                await pool.submit(refuse, "not_article")
+            with pytest.raises(RuntimeError, match="Unpicklable: carries a lock"):
+                await pool.submit(raise_unpicklable)
+            answer = await pool.submit(echo, b"after", 7)
+            return refused.value.kind, answer, pool.replaced
+        finally:
+            pool.close()
+
+    kind, answer, replaced = run(main())
+    assert kind == "not_article"
+    assert answer[:3] == (7, 5, b"after")
+    assert replaced == 0
+
+
+def test_a_dead_worker_fails_only_its_task_and_is_replaced():
+    async def main():
+        pool = WorkerPool(1, depth=3)
+        first_pid = pool.pids[0]
+        try:
+            doomed = pool.submit(die_after, 0.2)
+            queued = [pool.submit(slow, tag, 0.01) for tag in range(5)]  # two sent behind it, three waiting
+            with pytest.raises(WorkerDied, match="exit code 3"):
+                await doomed
+            done = await asyncio.gather(*queued)
+            return first_pid, pool.pids[0], done, pool.replaced
+        finally:
+            pool.close()
+
+    first_pid, new_pid, done, replaced = run(main())
+    assert done == list(range(5))
+    assert replaced == 1 and new_pid != first_pid and not alive(first_pid)
+
+
+def test_close_ends_the_workers():
+    async def main():
+        pool = WorkerPool(2)
+        await asyncio.gather(*(pool.submit(slow, tag, 0.0) for tag in range(4)))
+        pids = pool.pids
+        pool.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            pool.submit(slow, 0, 0.0)
+        return pids
+
+    pids = run(main())
+    assert pids and not any(alive(pid) for pid in pids)
+
+
+def test_initializer_runs_before_the_pool_is_ready(tmp_path):
+    marker = tmp_path / "ready"
+
+    async def main():
+        pool = WorkerPool(1, initializer=touch, initargs=(str(marker),))
+        try:
+            assert marker.exists()  # the constructor waited for it
+            return await pool.submit(echo, b"x", 1)
+        finally:
+            pool.close()
+
+    assert run(main())[0] == 1
+
+
+def touch(path: str) -> None:
+    time.sleep(0.3)
+    with open(path, "w") as f:
+        f.write("ok")
