@@ -63,6 +63,7 @@ from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis import connection
+from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
@@ -212,7 +213,7 @@ class ScaleOut:
 
     Settings it changes (only then):
       SCHEDULER                RedisScheduler (scrapy-redis queue + dupefilter, round join)
-      DUPEFILTER_CLASS         scrapy_redis.dupefilter.RFPDupeFilter
+      DUPEFILTER_CLASS         CanonicalDupeFilter (scrapy-redis's, article requests keyed by canonical URL)
       DOWNLOADER_MIDDLEWARES   SkipArchived → RedisKnownMiddleware, OutletBudget → RedisBudgetMiddleware
       DOWNLOAD_HANDLERS        http/https → PoliteHTTPDownloadHandler (shared per-host token)
       ITEM_PIPELINES           ArchivePipeline → RedisItemPipeline (ExtractPipeline stays)
@@ -230,7 +231,7 @@ class ScaleOut:
         prefix = prefix_of(settings)
         settings.set("REDIS_URL", url, "addon")
         settings.set("SCHEDULER", "crawler.scaleout.RedisScheduler", "addon")
-        settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")
+        settings.set("DUPEFILTER_CLASS", "crawler.scaleout.CanonicalDupeFilter", "addon")
         settings.set("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue", "addon")
         settings.set("SCHEDULER_QUEUE_KEY", f"{prefix}:requests", "addon")
         settings.set("SCHEDULER_DUPEFILTER_KEY", f"{prefix}:dupefilter", "addon")
@@ -515,6 +516,31 @@ def _release(server: redis.Redis, key: str, token: str) -> None:
 
 
 # -- scheduler -------------------------------------------------------------------------------------
+
+
+class CanonicalDupeFilter(RFPDupeFilter):
+    """scrapy-redis's shared dupefilter, with article requests keyed by their canonical URL.
+
+    One worker may read an outlet's feed (`…/story/?utm_source=rss`) while another reads its sitemap
+    (`…/story/`): both forms are the same article, and the single-process spider requests it once
+    (it keeps the other form as an alias). Keyed by `canonical_url`, the shared set drops the second
+    form whichever worker finds it. Discovery requests keep scrapy-redis's fingerprint.
+    """
+
+    sources: Mapping[str, Any] = {}
+
+    @classmethod
+    def from_spider(cls, spider):
+        dupefilter = super().from_spider(spider)
+        dupefilter.sources = getattr(spider, "by_id", {})
+        return dupefilter
+
+    def request_fingerprint(self, request):
+        meta = request.meta
+        if meta.get("kind") != "article" or request.method != "GET" or request.body:
+            return super().request_fingerprint(request)
+        url = canonical_url(request.url, source=self.sources.get(meta.get("source")))
+        return hashlib.sha1(f"article {url}".encode("utf-8")).hexdigest()
 
 
 class RedisScheduler(Scheduler):

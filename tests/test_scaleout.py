@@ -192,6 +192,24 @@ def crawled(tmp_path_factory, redis_server):
             server.stop()
 
 
+def test_the_shared_dupefilter_keys_article_requests_by_canonical_url(redis_server):
+    """A feed's `?utm_` link and the sitemap's plain URL are one request, whichever worker finds which."""
+    from scrapy import Request
+
+    from crawler.scaleout import CanonicalDupeFilter
+
+    dupefilter = CanonicalDupeFilter(redis.Redis.from_url(redis_server.url), key="test:canonical-dupefilter")
+    story = "http://127.0.0.1:8000/2020/11/18/citrus-exports-africa-rise/"
+    article = {"kind": "article", "source": "alwaha"}
+    assert not dupefilter.request_seen(Request(story + "?utm_source=rss&utm_medium=feed", meta=article))
+    assert dupefilter.request_seen(Request(story, meta=article))
+    assert dupefilter.request_seen(Request(story + "#respond", meta=article))
+    # listings keep scrapy-redis's fingerprint: two pages of a feed are two requests
+    assert not dupefilter.request_seen(Request("http://127.0.0.1:8000/feed/?paged=1"))
+    assert not dupefilter.request_seen(Request("http://127.0.0.1:8000/feed/?paged=2"))
+    dupefilter.clear()
+
+
 def test_each_article_fetched_once_across_workers(crawled):
     log, logs = crawled["log"], crawled["logs"]
     no_noise(logs)
