@@ -189,7 +189,12 @@ def shingles(tokens: list[str], k: int | None = None) -> set[int]:
     tokens = [t for t in tokens if t not in STOPWORDS]
     if len(tokens) < k:
         return {zlib.crc32(" ".join(tokens).encode("utf-8"))} if tokens else set()
-    return {zlib.crc32(" ".join(tokens[i:i + k]).encode("utf-8")) for i in range(len(tokens) - k + 1)}
+    return set(_window_hashes(tokens, k))
+
+
+def _window_hashes(words: list[str], k: int) -> list[int]:
+    """crc32 of each run of k consecutive words, in order (none when fewer than k)."""
+    return [zlib.crc32(" ".join(words[i:i + k]).encode("utf-8")) for i in range(len(words) - k + 1)]
 
 
 def figures(tokens: Iterable[str]) -> frozenset[int]:
@@ -398,11 +403,9 @@ def text_features(source: str, text: str) -> TextFeatures:
     digest = _hash_words(lines)
     content = [(w, i) for i, words in enumerate(lines) for w in words if w not in STOPWORDS]
     k = SHINGLE
-    count = max(len(content) - k + 1, 0)
-    words = [w for w, _ in content]
+    hashes = np.array(_window_hashes([w for w, _ in content], k), dtype=np.uint32)
+    count = len(hashes)
     line_of = np.fromiter((i for _, i in content), dtype=np.int32, count=len(content))
-    hashes = np.fromiter((zlib.crc32(" ".join(words[j:j + k]).encode("utf-8")) for j in range(count)),
-                         dtype=np.uint32, count=count)
     hash_spans = np.stack([line_of[:count], line_of[k - 1:k - 1 + count]], axis=1) if count else np.zeros((0, 2), np.int32)
     if count:
         pair = hash_spans[:, 0].astype(np.int64) * (len(lines) + 1) + hash_spans[:, 1]

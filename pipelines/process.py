@@ -57,7 +57,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _extracted(
+def _extracted(  # process_page and process_page_for_archive: each adds its own keys to the record
     body: bytes,
     url: str,
     *,
@@ -77,12 +77,17 @@ def _extracted(
     )
 
 
-def process_page(body: bytes, url: str, **kwargs: Any) -> dict[str, Any]:
-    """Extract one article page and add its dedup key; raises ExtractionError for non-articles.
-
-    Keyword arguments: `headers`, `source`, `hints` (what discovery knew: `published`...), `fetched_at`.
-    """
-    record = _extracted(body, url, **kwargs)
+def process_page(
+    body: bytes,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None,
+    source: Source | None,
+    hints: Mapping[str, Any] | None = None,
+    fetched_at: str | None = None,
+) -> dict[str, Any]:
+    """Extract one article page and add its dedup key; raises ExtractionError for non-articles."""
+    record = _extracted(body, url, headers=headers, source=source, hints=hints, fetched_at=fetched_at)
     record["content_hash"] = content_hash(record.get("text") or "")
     return record
 
