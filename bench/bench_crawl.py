@@ -361,9 +361,12 @@ def main(argv: list[str] | None = None) -> None:
     add("site", f"{args.pages:,} article pages, mean {single['mean_bytes'] / 1024:.0f} KB", "3 layouts, sitemaps (index + gz children), RSS")
     if args.archive:
         add("archive before the crawl", f"{before['articles']:,} articles", f"copy of {args.archive} ({before['file'] / 1e9:.1f} GB)")
+    drift = abs(single["before"] - single["after"]) / min(single["before"], single["after"])
     add("single-core extraction rate", f"{single['pages_per_cpu_s']:.1f} pages/CPU-s",
-        f"before the crawl {single['before']:.1f}, after {single['after']:.1f}; "
-        f"{single['function']} in-process over {single['pages']} pages: " + ", ".join(f"{k} {v:.0f} ms" for k, v in single["ms_per_page"].items())
+        f"before the crawl {single['before']:.1f}, after {single['after']:.1f}"
+        + (f" (the host's speed drifted {drift:.0%} during the run: the ratio is that uncertain, run again); "
+           if drift > 0.10 else "; ")
+        + f"{single['function']} in-process over {single['pages']} pages: " + ", ".join(f"{k} {v:.0f} ms" for k, v in single["ms_per_page"].items())
         + (f"; {single['failed']} not articles" if single["failed"] else ""))
     ov = single["overhead"]
     add("extraction: project cleaning vs bare trafilatura", f"{ov['overhead']:+.0%} CPU per page",

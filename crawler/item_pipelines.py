@@ -28,6 +28,8 @@ class ExtractPipeline:
     def __init__(self, crawler) -> None:
         self.crawler = crawler
         self.workers = crawler.settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
+        self.depth = crawler.settings.getint("EXTRACT_QUEUE_DEPTH")
+        self.nice = crawler.settings.getint("EXTRACT_NICE")
         self.pool: WorkerPool | None = None
 
     @classmethod
@@ -39,7 +41,7 @@ class ExtractPipeline:
         # (~5 s), which inside the first process_item would freeze the reactor and time out downloads.
         # start_worker: a worker also exits when this process dies (a SIGKILL leaves no orphans).
         self.pool = WorkerPool(self.workers, initializer=start_worker, initargs=(os.getpid(),),
-                               preload=["pipelines.process"])
+                               preload=["pipelines.process"], depth=self.depth, nice=self.nice)
 
     def close_spider(self) -> None:
         if self.pool:

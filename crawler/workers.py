@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import multiprocessing
+import os
 import pickle
 import socket
 import struct
@@ -61,8 +62,11 @@ def _recv(sock: socket.socket) -> bytes:
     return _recv_exactly(sock, size)
 
 
-def _serve(sock: socket.socket, initializer: Callable[..., None] | None, initargs: tuple) -> None:
-    """A worker's life: initialize, say ready, then answer tasks until the crawl closes the socket."""
+def _serve(sock: socket.socket, nice: int, initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    """A worker's life: lower its priority, initialize, say ready, then answer tasks until the crawl
+    closes the socket."""
+    if nice:
+        os.nice(nice)
     if initializer is not None:
         initializer(*initargs)
     _send(sock, b"ready")
@@ -93,7 +97,7 @@ class _Worker:
         for end in (self.sock, child):
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _BUFFER)
             end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _BUFFER)
-        self.process = pool.context.Process(target=_serve, args=(child, pool.initializer, pool.initargs),
+        self.process = pool.context.Process(target=_serve, args=(child, pool.nice, pool.initializer, pool.initargs),
                                             daemon=True, name="akhbar-worker")
         self.process.start()
         child.close()
@@ -120,17 +124,18 @@ class WorkerPool:
     `submit` and `close` belong to the thread of the running asyncio loop (Scrapy's reactor thread).
     `fn`, its arguments and its result are pickled, as with ProcessPoolExecutor, and an exception
     `fn` raises is raised by the await. The workers are started, and have run `initializer`, when the
-    constructor returns.
+    constructor returns. `nice` is added to the workers' niceness (replacements included), so that the
+    process feeding them gets a core as soon as it needs one; `depth` is how many tasks each holds.
     """
 
     def __init__(self, n: int, *, initializer: Callable[..., None] | None = None, initargs: tuple = (),
-                 context: str = "forkserver", preload: Iterable[str] = (), depth: int = 2,
+                 context: str = "forkserver", preload: Iterable[str] = (), depth: int = 2, nice: int = 0,
                  start_timeout: float = 120.0) -> None:
         self.context = multiprocessing.get_context(context)
         if context == "forkserver" and preload:
             self.context.set_forkserver_preload(list(preload))
         self.initializer, self.initargs = initializer, initargs
-        self.depth, self.start_timeout = depth, start_timeout
+        self.depth, self.nice, self.start_timeout = depth, nice, start_timeout
         self.waiting: collections.deque[tuple[bytes, asyncio.Future]] = collections.deque()
         self.closed = False
         self.replaced = 0  # workers that died and were replaced

@@ -64,3 +64,27 @@ def test_a_page_without_refresh_is_not_decoded(middlewares):
     assert response._cached_ubody is None  # Scrapy's decoded-text cache stays empty...
     scrapys.process_response(Request(URL), response)
     assert response._cached_ubody == response.body.decode("utf-8")  # ...where Scrapy's decodes the whole page
+
+
+def test_a_meta_refresh_stub_is_followed_in_a_real_crawl(tmp_path):
+    """Over HTTP: the feed lists a stub page that refreshes to the article; the article is stored once,
+    under both URLs, and nothing is recorded as an error."""
+    from tests.conftest import crawl, rows
+    from tests.minisite import Page, write_page, write_site
+    from tests.sites import SiteServer, load_site_source, write_registry
+
+    root = write_site(tmp_path / "site", "refresh", [Page(1), Page(2)], feed_pages=[Page(1)])
+    write_page(root, 1, '<!DOCTYPE html><html><head><meta charset="UTF-8"><title>…</title>'
+                        '<meta http-equiv="refresh" content="0; url={{BASE}}/news/2.html"></head>'
+                        "<body><p>انتقل المقال</p></body></html>")
+    db = tmp_path / "archive.db"
+    with SiteServer(root) as site:
+        crawl(write_registry([load_site_source(root, site.base)], tmp_path / "sources.yml"), db)
+        fetched = [path for method, path, status in site.log if path.startswith("/news/")]
+    articles = rows(db, "SELECT id, title, url FROM articles")
+    assert len(articles) == 1
+    assert articles[0]["title"] == Page(2).title and articles[0]["url"].endswith("/news/2.html")
+    urls = {r["url"].split("/", 3)[3] for r in rows(db, "SELECT url FROM article_urls WHERE article_id = ?", (articles[0]["id"],))}
+    assert {"news/1.html", "news/2.html"} <= urls
+    assert fetched == ["/news/1.html", "/news/2.html"]
+    assert rows(db, "SELECT count(*) AS n FROM errors")[0]["n"] == 0

@@ -139,3 +139,55 @@ def touch(path: str) -> None:
     time.sleep(0.3)
     with open(path, "w") as f:
         f.write("ok")
+
+
+def niceness(pid: int) -> int:
+    return os.getpriority(os.PRIO_PROCESS, pid)
+
+
+def test_workers_and_their_replacements_run_at_the_niceness_asked():
+    async def main():
+        pool = WorkerPool(1, nice=5)
+        try:
+            first = niceness(pool.pids[0])
+            with pytest.raises(WorkerDied):
+                await pool.submit(die_after, 0.0)
+            return first, niceness(pool.pids[0]), await pool.submit(echo, b"x", 2)
+        finally:
+            pool.close()
+
+    first, replacement, answer = run(main())
+    expected = min(niceness(0) + 5, 19)
+    assert first == expected and replacement == expected
+    assert answer[0] == 2
+
+
+def test_depth_bounds_the_pages_sent_ahead_to_a_worker():
+    async def main():
+        pool = WorkerPool(1, depth=3)
+        try:
+            futures = [pool.submit(slow, tag, 0.05) for tag in range(7)]
+            sent, waiting = len(pool.workers[0].inflight), len(pool.waiting)
+            return sent, waiting, await asyncio.gather(*futures)
+        finally:
+            pool.close()
+
+    sent, waiting, done = run(main())
+    assert (sent, waiting) == (3, 4)
+    assert done == list(range(7))
+
+
+def test_the_extract_pipeline_starts_its_pool_from_the_settings():
+    from scrapy.utils.test import get_crawler
+
+    from crawler.item_pipelines import ExtractPipeline
+
+    crawler = get_crawler(settings_dict={"EXTRACT_WORKERS": 1, "EXTRACT_NICE": 3, "EXTRACT_QUEUE_DEPTH": 6})
+    pipeline = ExtractPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    try:
+        assert len(pipeline.pool.pids) == 1 and pipeline.pool.depth == 6
+        assert niceness(pipeline.pool.pids[0]) == min(niceness(0) + 3, 19)
+    finally:
+        pipeline.close_spider()
+
