@@ -16,6 +16,8 @@ it never opens the SQLite file. What lives in Redis, under AKHBAR_REDIS_PREFIX (
     news:seeding         a short lock: one starting worker at a time decides about the round
     news:alive news:busy sorted sets worker -> expiry (ms, Redis clock): heartbeat, "has work"
     news:items           JSON records for the writer (workers RPUSH, the writer LRANGE+LTRIM)
+    news:round:<id>:aliases   hash canonical URL -> other forms found (one per line) whose article
+                         the writer has not stored yet: it adds them when it does
     news:known           hash sha1(url)[:12] -> fetched_at (epoch s) of the archived article
     news:last_finished   hash outlet -> start of its last finished run (sitemap lastmod skipping)
     news:writer          the writer's lock
@@ -67,6 +69,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
+from crawler import signals as akhbar_signals
 from crawler.items import ArticlePage, CrawlError
 from pipelines.dates import parse_instant
 from pipelines.store import pack
@@ -105,6 +108,9 @@ class Keys:
 
     def round_budget(self, round_id: str) -> str:
         return f"{self.prefix}:round:{round_id}:budget"
+
+    def round_aliases(self, round_id: str) -> str:
+        return f"{self.prefix}:round:{round_id}:aliases"
 
     def rate(self, host: str) -> str:
         return f"{self.prefix}:rate:{host}"
@@ -308,6 +314,7 @@ class RedisWorker:
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.alias_found, signal=akhbar_signals.alias_found)
 
     @classmethod
     def from_crawler(cls, crawler) -> "RedisWorker":
@@ -508,6 +515,16 @@ class RedisWorker:
         self.server.rpush(self.keys.items, dumps(message))
         self.pushed += 1
 
+    def alias_found(self, source: str, url: str) -> None:
+        """Another form of an article URL (crawler.signals.alias_found, or dropped by the shared
+        dupefilter): the writer adds it to the article's URLs, as the single-process crawl does."""
+        try:
+            self.push({"type": "alias", "source": source, "url": url})
+        except redis.RedisError as exc:  # only a lookup by this form is lost
+            self.redis_down(exc)
+            return
+        self.stats.inc_value("scaleout/aliases_queued")
+
 
 def _release(server: redis.Redis, key: str, token: str) -> None:
     """Delete a lock only if we still hold it."""
@@ -524,7 +541,9 @@ class CanonicalDupeFilter(RFPDupeFilter):
     One worker may read an outlet's feed (`…/story/?utm_source=rss`) while another reads its sitemap
     (`…/story/`): both forms are the same article, and the single-process spider requests it once
     (it keeps the other form as an alias). Keyed by `canonical_url`, the shared set drops the second
-    form whichever worker finds it. Discovery requests keep scrapy-redis's fingerprint.
+    form whichever worker finds it, and RedisScheduler sends a dropped form that is not the canonical
+    URL itself to the writer as an alias (`RedisWorker.alias_found`), so `article_urls` holds both, as
+    in the single-process crawl. Discovery requests keep scrapy-redis's fingerprint.
     """
 
     sources: Mapping[str, Any] = {}
@@ -582,6 +601,9 @@ class RedisScheduler(Scheduler):
                 meta = request.meta
                 if meta.get("kind") == "article" and not meta.get("redirect_urls") and meta.get("source"):
                     self.stats.inc_value(f"akhbar/{meta['source']}/discovered", -1)
+                    source = getattr(self.df, "sources", {}).get(meta["source"])
+                    if source is not None and canonical_url(request.url, source=source) != request.url:
+                        RedisWorker.of(self.crawler).alias_found(meta["source"], request.url)
                 return False
             self.queue.push(request)
         except redis.RedisError as exc:  # dropped: its listing is read again next round

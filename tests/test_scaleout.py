@@ -166,6 +166,9 @@ def archive_view(db: Path) -> dict[str, object]:
                          for r in rows(db, "SELECT source, url, kind FROM errors")),
         "run_outlets": sorted((r["source"], r["discovered"], r["fetched"], r["stored"], r["duplicates"], r["failed"])
                               for r in rows(db, "SELECT * FROM run_outlets")),
+        # every form of an article's URL that was found (feed `?utm_` links included), whoever found it
+        "urls": sorted((r["source"], path_of(r["url"]), path_of(r["article"])) for r in rows(
+            db, "SELECT u.source, u.url, a.url AS article FROM article_urls u JOIN articles a ON a.id = u.article_id")),
     }
 
 
@@ -233,6 +236,8 @@ def test_archive_same_as_single_process_crawl(crawled):
     assert scaled["articles"] == reference["articles"]
     assert scaled["errors"] == reference["errors"]
     assert scaled["run_outlets"] == reference["run_outlets"]
+    assert scaled["urls"] == reference["urls"]
+    assert any("?utm_" in url for _, url, _ in scaled["urls"])  # the fixture feeds' tracking forms are there
     stored = rows(db, "SELECT url FROM articles")
     assert len(stored) == len({r["url"] for r in stored}) == len(reference["articles"]) > 0
     [run] = rows(db, "SELECT * FROM runs")
@@ -445,3 +450,55 @@ def test_worker_for_other_outlets_cannot_join_a_round(redis_server, tmp_path):
     assert result.returncode != 0
     assert "RoundMismatch: round r1 crawls outlets [mashriq], this worker [alwaha]" in result.stderr
     assert client.llen("odd:items") == 0 and client.zcard("odd:requests") == 0
+
+
+def test_the_writer_keeps_another_url_form_whether_it_comes_before_or_after_its_article(redis_server, tmp_path):
+    """Alias records (a form of an article URL another worker queued first): parked until the article is
+    stored, or added at once when it already is; both end in article_urls, and nothing stays parked."""
+    from scrapy.settings import Settings
+
+    from crawler.commands.archive_writer import ArchiveWriter
+    from crawler.items import ArticlePage
+    from crawler.scaleout import Keys, dumps, page_message
+    from pipelines.process import process_page_for_archive
+    from pipelines.registry import load_sources
+    from pipelines.urls import canonical_url
+    from tests.sites import load_site_source, render
+
+    base = "http://127.0.0.1:8000"
+    seeds = write_registry([load_site_source(FIXTURES / "alwaha", base)], tmp_path / "seeds.yml")
+    source = load_sources(seeds)[0]
+    url = f"{base}/2020/11/17/tanger-med-containers-record/"
+    body = render((FIXTURES / "alwaha" / "2020/11/17/tanger-med-containers-record/index.html").read_bytes(),
+                  base, "127.0.0.1:8000")
+    record = process_page_for_archive(body, url, headers={"Content-Type": "text/html; charset=utf-8"}, source=source,
+                                      hints={}, fetched_at="2026-12-01T10:00:00+00:00")
+    item = ArticlePage(source=source.id, url=url, final_url=url, status=200,
+                       headers={"Content-Type": "text/html; charset=utf-8"}, body=body,
+                       fetched_at="2026-12-01T10:00:00+00:00", urls=[url], hints={}, refetch=False)
+    item.packed, item.dedup, item.record = record.pop("_packed"), record.pop("_dedup"), record
+    before, after = url + "?utm_source=rss", url + "?utm_source=twitter&utm_medium=social"
+
+    def batch(*messages):
+        return [dumps({**m, "round": "r1", "worker": "w1"}).encode("utf-8") for m in messages]
+
+    prefix = "aliases-test"
+    client = redis.Redis.from_url(redis_server.url)
+    writer = ArchiveWriter(Settings({"REDIS_URL": redis_server.url, "ARCHIVE_DB": str(tmp_path / "archive.db"),
+                                     "AKHBAR_REDIS_PREFIX": prefix}), seeds=str(seeds))
+    parked = Keys(prefix).round_aliases("r1")
+    try:
+        writer.apply_batch(batch({"type": "alias", "source": source.id, "url": before}))
+        # its article is not stored yet: parked under the canonical URL (no trailing slash for this outlet)
+        assert client.hgetall(parked) == {canonical_url(url, source=source).encode(): before.encode()}
+        writer.apply_batch(batch(page_message(item)))
+        writer.apply_batch(batch({"type": "alias", "source": source.id, "url": after}))
+    finally:
+        writer.close()
+    stored = rows(tmp_path / "archive.db", "SELECT id, url FROM articles")
+    assert [r["url"] for r in stored] == [canonical_url(url, source=source)]
+    forms = {r["url"] for r in rows(tmp_path / "archive.db", "SELECT url FROM article_urls WHERE article_id = ?",
+                                    (stored[0]["id"],))}
+    assert {url, canonical_url(url, source=source), before, after} <= forms
+    assert client.hgetall(parked) == {}
+    assert rows(tmp_path / "archive.db", "SELECT count(*) AS n FROM errors")[0]["n"] == 0

@@ -13,6 +13,10 @@ yet trimmed is read again on restart and stored once, because every record is id
   page    skipped when its capture (final_url, body sha1, fetched_at) is already stored: the
           capture, the article, its URLs and the run tallies were committed together
   error   skipped when the run already has the same (outlet, url, kind, message) error
+  alias   another form of an article URL that a worker did not request (`…?utm_source=rss` when
+          `…/` was queued): added to the article's `article_urls` (INSERT OR IGNORE), or, when the
+          article is not stored yet, parked in `<prefix>:round:<id>:aliases` under its canonical URL
+          and added with the article's page record; the round's parked forms go when its run closes
   open / close    only (re)compute the round's run record
 
 After each commit it adds the committed articles' URLs to `news:known` (the workers' view of
@@ -47,6 +51,7 @@ from scrapy.utils.log import configure_logging
 
 from crawler.extensions import ArchiveBusy, ArchiveLock
 from crawler.scaleout import (
+    ROUND_KEYS_TTL,
     Keys,
     epoch_seconds,
     live_members,
@@ -61,6 +66,7 @@ from pipelines.dedup import StoryIndex
 from pipelines.ingest import identity_urls, ingest
 from pipelines.registry import RegistryError, Source, load_sources
 from pipelines.store import Archive, Capture, last_finished_runs
+from pipelines.urls import canonical_url
 
 logger = logging.getLogger("akhbar.archive_writer")
 
@@ -142,6 +148,7 @@ class ArchiveWriter:
         self.runs: dict[str, int] = {}  # round id → runs.id
         self.open_rounds: set[str] = set()
         self.closes_applied: dict[str, set[str]] = {}  # round id → workers whose close record was applied
+        self.unparked: list[tuple[str, list[str]]] = []  # (aliases key, canonical URLs) to drop once committed
         self._adopt_open_rounds()
         self.ensure_known()
         self.publish_last_finished()
@@ -297,9 +304,13 @@ class ArchiveWriter:
                 self._apply_one(message, self.runs.get(round_id), known)
             self.archive.commit()
         except BaseException:
+            self.unparked.clear()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        for key, fields in self.unparked:  # their forms are in SQLite now
+            self.server.hdel(key, *fields)
+        self.unparked.clear()
         if known:  # the workers' view of the archive: only what is committed
             self.server.hset(self.keys.known, mapping=known)
         self.server.ltrim(self.keys.items, len(raw), -1)  # only now: the batch is in SQLite
@@ -312,6 +323,8 @@ class ArchiveWriter:
             with self.archive.item():  # all of this record's writes, or none
                 if message.get("type") == "page":
                     self._page(message, run_id, found)
+                elif message.get("type") == "alias":
+                    self._alias(message, found)
                 elif message.get("type") == "error":
                     self._error(run_id, message.get("source"), message.get("url"), message.get("kind") or "unknown",
                                 str(message.get("message") or ""))
@@ -360,10 +373,37 @@ class ArchiveWriter:
         field = OUTCOME_FIELD[outcome.status]
         if run_id is not None:
             self._tally(run_id, source.id, field)
+        self._add_parked(message.get("round"), source, page.urls, outcome.article_id)
         urls = [row[0] for row in self.archive.conn.execute(
             "SELECT url FROM article_urls WHERE article_id = ?", (outcome.article_id,))]
         self._remember(outcome.article_id, urls, known)
         self.counts[field] += 1
+
+    def _alias(self, message: Mapping[str, Any], known: dict[bytes, int]) -> None:
+        """Another form of an article URL: onto the article if it is stored, else parked until it is."""
+        source, url = self.sources.get(message.get("source")), message.get("url")
+        if source is None or not isinstance(url, str) or not url:
+            raise ValueError(f"alias record without a known outlet and a URL: {message.get('source')!r}, {url!r}")
+        key = canonical_url(url, source=source)
+        article_id = self.archive.article_for_url(key) or self.archive.article_for_url(url)
+        if article_id:
+            self.archive.add_urls(article_id, source.id, [url])
+            self._remember(article_id, [url], known)
+            return
+        parked = self.keys.round_aliases(str(message.get("round")))
+        forms = set(filter(None, (self.server.hget(parked, key) or b"").decode("utf-8").split("\n")))
+        self.server.hset(parked, key, "\n".join(sorted(forms | {url})))
+        self.server.expire(parked, ROUND_KEYS_TTL)
+
+    def _add_parked(self, round_id: str | None, source: Source, found: list[str], article_id: int) -> None:
+        """The forms parked for this article's canonical URLs (other workers found them first)."""
+        parked = self.keys.round_aliases(str(round_id))
+        keys = list(dict.fromkeys(canonical_url(u, source=source) for u in found))
+        forms = [url for value in self.server.hmget(parked, keys) if value
+                 for url in value.decode("utf-8").split("\n") if url]
+        if forms:
+            self.archive.add_urls(article_id, source.id, forms)
+            self.unparked.append((parked, keys))
 
     def _remember(self, article_id: int, urls: list[str], known: dict[bytes, int]) -> None:
         row = self.archive.conn.execute("SELECT fetched_at FROM articles WHERE id = ?", (article_id,)).fetchone()
@@ -454,6 +494,7 @@ class ArchiveWriter:
             else:
                 status, reason = "failed", ",".join(sorted(str(r) for r in reasons))
             self.archive.finish_run(run_id, status, reason, per_outlet)
+            self.server.delete(self.keys.round_aliases(round_id))  # forms of articles never stored
             if round_id in self.open_rounds:
                 logger.info("Round %s: run %d %s (%s)", round_id, run_id, status, reason)
             self.open_rounds.discard(round_id)

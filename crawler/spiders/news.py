@@ -33,6 +33,7 @@ from twisted.python.failure import Failure
 
 from crawler import discovery
 from crawler.items import ArticlePage, CrawlError
+from crawler.signals import alias_found
 from pipelines.dates import parse_instant
 from pipelines.registry import Source, load_sources
 from pipelines.store import FrontierEntry, last_finished_runs, pending_frontier
@@ -181,6 +182,7 @@ class NewsSpider(Spider):
             recheck = key in self._discovered
             if recheck and url != key:
                 self._aliases.setdefault(key, set()).add(url)
+                self.crawler.signals.send_catch_log(alias_found, source=source.id, url=url)
             if recheck and not (modified and (self._discovered[key] is None or modified > self._discovered[key])):
                 continue
             priority = 0
