@@ -287,6 +287,32 @@ def test_language_from_the_text_not_the_html_lang_attribute():
     assert extract_article(page(), URL)["language"] == "ar"  # the page says lang="en-US"
 
 
+PERSIAN = ("وزارت بهداشت ایران روز یکشنبه اعلام کرد که برنامه واکسیناسیون کودکان در همه استان‌های کشور از هفته "
+           "آینده آغاز می‌شود و پزشکان گفتند این طرح به کاهش بیماری در میان کودکان کمک خواهد کرد.")
+URDU = ("پاکستان کے وزیر اعظم نے اتوار کے روز اعلان کیا کہ ملک بھر میں بچوں کی ویکسینیشن کی مہم اگلے ہفتے سے "
+        "شروع ہوگی اور ڈاکٹروں نے کہا کہ اس سے بیماری میں کمی آئے گی۔")
+
+
+def test_plainly_arabic_text_skips_the_model_and_gets_its_answer():
+    """The script shortcut answers only where the model answers 'ar' too; everything else goes to the model."""
+    from pipelines.language import language_ranking, plainly_arabic
+
+    paragraphs = [p for p in ARABIC if len(p) > 200]
+    assert len(paragraphs) >= 5 and all(plainly_arabic(p[:500]) for p in paragraphs)
+    assert all(language_ranking(p)[0][0] == "ar" for p in paragraphs)
+    # other languages written in Arabic script have letters of their own: the model decides
+    assert not plainly_arabic(PERSIAN) and detect_language(PERSIAN) == "fa"
+    assert not plainly_arabic(URDU) and detect_language(URDU) == "ur"
+    # Arabic typed on a Persian keyboard (ی, ک) is left to the model too, which still says Arabic
+    persian_keyboard = paragraphs[0].replace("ي", "ی").replace("ك", "ک")
+    assert not plainly_arabic(persian_keyboard[:500]) and detect_language(persian_keyboard) == "ar"
+    # too short to judge by script (a caption), or mostly French with an Arabic quote
+    assert not plainly_arabic("صورة من الأرشيف")
+    mixed = ("Le ministre a cité un proverbe, « الصبر مفتاح الفرج », avant de présenter la réforme de la "
+             "santé publique devant les députés réunis jeudi à Rabat pour la session de printemps.")
+    assert not plainly_arabic(mixed) and detect_language(mixed) == "fr"
+
+
 # --------------------------------------------------------------------------------------------------------
 # Body: read-also teasers, share bars, comments
 
