@@ -41,7 +41,7 @@ class ExtractPipeline:
         # (~5 s), which inside the first process_item would freeze the reactor and time out downloads.
         # start_worker: a worker also exits when this process dies (a SIGKILL leaves no orphans).
         self.pool = WorkerPool(self.workers, initializer=start_worker, initargs=(os.getpid(),),
-                               preload=["pipelines.process"], depth=self.depth, nice=self.nice)
+                               preload=["pipelines.preload"], depth=self.depth, nice=self.nice)
 
     def close_spider(self) -> None:
         if self.pool:

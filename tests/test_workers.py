@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -191,3 +193,40 @@ def test_the_extract_pipeline_starts_its_pool_from_the_settings():
     finally:
         pipeline.close_spider()
 
+
+
+def language_model_loaded() -> bool:
+    """In a worker: whether the language model is there before any page asked for it."""
+    import sys
+
+    language = sys.modules.get("pipelines.language")
+    return language is not None and language._identifier is not None
+
+
+POOL_WITH_PRELOAD = """
+import asyncio, sys
+from crawler.workers import WorkerPool
+from tests.test_workers import language_model_loaded
+
+async def main():
+    pool = WorkerPool(2, preload=sys.argv[1:])
+    try:
+        return await asyncio.gather(*(pool.submit(language_model_loaded) for _ in range(4)))
+    finally:
+        pool.close()
+
+print(all(asyncio.run(main())))
+"""
+
+
+@pytest.mark.parametrize("preload, loaded", [(["pipelines.preload"], True), (["pipelines.process"], False)])
+def test_workers_share_the_language_model_their_forkserver_loaded(preload, loaded):
+    """The crawl's pool preloads pipelines.preload: the workers fork with the model (≈ 120 MB) already in
+    memory, shared, instead of each loading its own copy at its first page that needs it. A fresh Python:
+    a forkserver takes its preload list when it starts, once per process."""
+    from tests.conftest import ROOT
+
+    result = subprocess.run([sys.executable, "-c", POOL_WITH_PRELOAD, *preload], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == str(loaded)
