@@ -59,8 +59,9 @@ ARCHIVE_DB = str(ROOT / "archive.db")
 ARCHIVE_BATCH_SIZE = 1000
 ARCHIVE_COMMIT_SECONDS = 1.0
 EXTRACT_WORKERS = 0  # 0 = os.cpu_count()
-# Measured on 2 cores (bench/README.md, "Crawl"): with both, the crawl's rate went from 68-71 % to
-# 72-79 % of 2 × the single-core extraction rate; the crawler spends 4.2 instead of 4.6 ms per page.
+# Measured on 2 cores, three interleaved pairs (bench/README.md, "Crawl"): with both, the crawl's rate
+# went from 66-73 % to 73-77 % of 2 × the single-core extraction rate; the crawler process spent
+# 4.1-4.5 instead of 4.2-4.7 ms of CPU per page, and the workers stopped paying for the shared cores.
 EXTRACT_NICE = 10
 EXTRACT_QUEUE_DEPTH = 4
 AKHBAR_FOLLOW_DEPTH = 0
