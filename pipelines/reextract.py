@@ -236,7 +236,7 @@ def run_jobs(db: str | Path, outlets: dict[str, Source], jobs: Iterable[Job], wo
 
     def new_pool() -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.process"])
+        context.set_forkserver_preload(["pipelines.preload"])  # the language model shared, as in the crawl
         return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(str(db), outlets))
 
     pool = new_pool()
