@@ -14,12 +14,14 @@ from scrapy import signals
 from twisted.internet import task
 
 from crawler.items import ArticlePage, CrawlError
+from crawler.signals import alias_found
 from crawler.workers import WorkerDied, WorkerPool
 from pipelines.dedup import StoryIndex
 from pipelines.extract import ExtractionError
 from pipelines.ingest import ingest
 from pipelines.process import process_page_for_archive, start_worker
 from pipelines.store import Archive, Capture, FrontierEntry
+from pipelines.urls import canonical_url
 
 
 class ExtractPipeline:
@@ -88,13 +90,28 @@ class ArchivePipeline:
         self._last_commit = time.monotonic()
         self._ticker: task.LoopingCall | None = None
         self._scheduled: list[FrontierEntry] = []  # frontier rows not yet written (flushed before any item)
+        self._aliases: dict[str, set[str]] = {}  # canonical URL → other forms found before its article was stored
 
     @classmethod
     def from_crawler(cls, crawler) -> "ArchivePipeline":
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.request_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(pipeline.alias_found, signal=alias_found)
         return pipeline
+
+    def alias_found(self, source: str, url: str) -> None:
+        """Another form of an article URL, not requested (crawler.signals.alias_found): onto its article
+        if that is stored (this run or before), else kept until it is, whichever the spider met first."""
+        outlet = self.crawler.spider.by_id.get(source)
+        if outlet is None or self.archive is None:
+            return
+        key = canonical_url(url, source=outlet)
+        article_id = self.archive.article_for_url(key) or self.archive.article_for_url(url)
+        if article_id:
+            self.archive.add_urls(article_id, source, [url])
+        else:
+            self._aliases.setdefault(key, set()).add(url)
 
     def request_scheduled(self, request, spider=None) -> None:
         """Queue a frontier row for an article request (a redirect's next hop is the same request)."""
@@ -154,11 +171,15 @@ class ArchivePipeline:
             self._error(item.source, item.final_url, item.error_kind, item.error_message or "")
             return None
         source = self.crawler.spider.by_id[item.source]
-        return ingest(
+        outcome = ingest(
             self.archive, self.stories, source=source, final_url=item.final_url, found_urls=item.urls,
             record=item.record, capture_id=capture_id, fetched_at=item.fetched_at, refetch=item.refetch,
             features=item.dedup,
         )
+        found = {u for key in {canonical_url(u, source=source) for u in item.urls} for u in self._aliases.pop(key, ())}
+        if found:
+            self.archive.add_urls(outcome.article_id, source.id, sorted(found))
+        return outcome
 
     def _error(self, source: str | None, url: str | None, kind: str, message: str) -> None:
         self.archive.add_error(self.run_id, source, url, kind, message)

@@ -540,7 +540,7 @@ class CanonicalDupeFilter(RFPDupeFilter):
 
     One worker may read an outlet's feed (`…/story/?utm_source=rss`) while another reads its sitemap
     (`…/story/`): both forms are the same article, and the single-process spider requests it once
-    (it keeps the other form as an alias). Keyed by `canonical_url`, the shared set drops the second
+    (the other form is kept as an alias). Keyed by `canonical_url`, the shared set drops the second
     form whichever worker finds it, and RedisScheduler sends a dropped form that is not the canonical
     URL itself to the writer as an alias (`RedisWorker.alias_found`), so `article_urls` holds both, as
     in the single-process crawl. Discovery requests keep scrapy-redis's fingerprint.

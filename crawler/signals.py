@@ -4,6 +4,6 @@ alias_found = object()
 """An article URL that is not requested because another form of it, with the same canonical URL, already
 was (`…/story/?utm_source=rss` after `…/story/`). Arguments: `source` (outlet id), `url`.
 
-The single-process spider keeps such forms itself and hands them over with the article's item. In
-scale-out the article may be fetched by another worker, so crawler.scaleout sends them to the writer,
-which adds them to the article's `article_urls` whichever arrives first."""
+The form may be met before or after its article is fetched and stored. ArchivePipeline (one process)
+adds it to the article's `article_urls` at once, or keeps it until the article is stored; in scale-out,
+crawler.scaleout sends it to the writer, which does the same."""

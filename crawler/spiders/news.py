@@ -53,7 +53,6 @@ class NewsSpider(Spider):
         # canonical article URL → `modified` it was requested with: one request per article and run,
         # whichever listing (feed `?utm_` link, sitemap plain link, AMP twin) named it first
         self._discovered: dict[str, datetime | None] = {}
-        self._aliases: dict[str, set[str]] = {}  # canonical URL → other listed forms, kept in article_urls
         self._unchanged_since: dict[str, datetime] = {}
         self._resume: list[FrontierEntry] = []
 
@@ -180,8 +179,7 @@ class NewsSpider(Spider):
             modified = parse_instant(entry.modified)
             key = canonical_url(url, source=source)
             recheck = key in self._discovered
-            if recheck and url != key:
-                self._aliases.setdefault(key, set()).add(url)
+            if recheck and url != key:  # another form of a URL already requested: kept in article_urls
                 self.crawler.signals.send_catch_log(alias_found, source=source.id, url=url)
             if recheck and not (modified and (self._discovered[key] is None or modified > self._discovered[key])):
                 continue
@@ -209,8 +207,6 @@ class NewsSpider(Spider):
         self.crawler.stats.inc_value(f"akhbar/{source.id}/fetched")
         requested = response.request.meta.get("redirect_urls", [])
         urls = [*requested, response.url]
-        aliases = self._aliases.pop(canonical_url(urls[0], source=source), ())
-        urls += sorted(set(aliases) - set(urls))
         yield ArticlePage(
             source=source.id,
             url=urls[0],
