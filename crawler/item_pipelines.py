@@ -18,10 +18,9 @@ from crawler.signals import alias_found
 from crawler.workers import WorkerDied, WorkerPool
 from pipelines.dedup import StoryIndex
 from pipelines.extract import ExtractionError
-from pipelines.ingest import ingest
+from pipelines.ingest import attach_alias, canonical_keys, ingest
 from pipelines.process import process_page_for_archive, start_worker
 from pipelines.store import Archive, Capture, FrontierEntry
-from pipelines.urls import canonical_url
 
 
 class ExtractPipeline:
@@ -106,11 +105,8 @@ class ArchivePipeline:
         outlet = self.crawler.spider.by_id.get(source)
         if outlet is None or self.archive is None:
             return
-        key = canonical_url(url, source=outlet)
-        article_id = self.archive.article_for_url(key) or self.archive.article_for_url(url)
-        if article_id:
-            self.archive.add_urls(article_id, source, [url])
-        else:
+        key, article_id = attach_alias(self.archive, outlet, url)
+        if article_id is None:
             self._aliases.setdefault(key, set()).add(url)
 
     def request_scheduled(self, request, spider=None) -> None:
@@ -176,9 +172,9 @@ class ArchivePipeline:
             record=item.record, capture_id=capture_id, fetched_at=item.fetched_at, refetch=item.refetch,
             features=item.dedup,
         )
-        found = {u for key in {canonical_url(u, source=source) for u in item.urls} for u in self._aliases.pop(key, ())}
-        if found:
-            self.archive.add_urls(outcome.article_id, source.id, sorted(found))
+        waiting = set().union(*(self._aliases.pop(key, ()) for key in canonical_keys(item.urls, source)))
+        if waiting:
+            self.archive.add_urls(outcome.article_id, source.id, sorted(waiting))
         return outcome
 
     def _error(self, source: str | None, url: str | None, kind: str, message: str) -> None:

@@ -8,7 +8,10 @@ through the same single writer).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipelines.dedup import TextFeatures
 
 
 @dataclass
@@ -27,7 +30,7 @@ class ArticlePage:
     refetch: bool = False  # a known article fetched again because its listing says it changed
     record: dict[str, Any] | None = field(default=None, repr=False)  # set by ExtractPipeline
     packed: tuple[bytes, str] | None = field(default=None, repr=False)  # (zlib body, sha1) from the extraction worker
-    dedup: Any = field(default=None, repr=False)  # pipelines.dedup.TextFeatures from the extraction worker
+    dedup: "TextFeatures | None" = field(default=None, repr=False)  # story-matching features from the extraction worker
     error_kind: str | None = None  # set by ExtractPipeline when the page is not a storable article
     error_message: str | None = None
 

@@ -77,3 +77,20 @@ def ingest(
     archive.add_urls(article_id, source.id, urls)
     stories.index(article_id, found)
     return Outcome("new", article_id)
+
+
+def canonical_keys(urls: Iterable[str], source: Source) -> list[str]:
+    """The canonical URLs of an article's found URLs: where its other forms wait (`attach_alias`)."""
+    return list(dict.fromkeys(canonical_url(u, source=source) for u in urls))
+
+
+def attach_alias(archive: Archive, source: Source, url: str) -> tuple[str, int | None]:
+    """Another form of an article URL, not requested (the crawl met its article under another form):
+    added to the article's `article_urls` when the archive has that article. Returns the form's
+    canonical URL and the article, or None: then the caller keeps the form under the canonical URL
+    until the article is stored, and adds it then (`canonical_keys` of the stored page's URLs)."""
+    key = canonical_url(url, source=source)
+    article_id = archive.article_for_url(key) or archive.article_for_url(url)
+    if article_id is not None:
+        archive.add_urls(article_id, source.id, [url])
+    return key, article_id

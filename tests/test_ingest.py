@@ -12,7 +12,7 @@ import pytest
 from bench.dedup_data import TOPIC_BY_NAME, _make_story
 from pipelines.arabic import fts_query, search_text
 from pipelines.dedup import StoryIndex, content_hash
-from pipelines.ingest import ingest
+from pipelines.ingest import attach_alias, canonical_keys, ingest
 from pipelines.registry import Source, parse_source
 from pipelines.store import Archive, search_key
 
@@ -92,6 +92,23 @@ def test_same_outlet_repost_and_near_twin_are_one_article_with_all_urls(desk: De
     assert desk.query("SELECT encoding, encoding_source FROM articles") == [("utf-8", "header")]
     assert desk.query("SELECT story_id, first_source, article_count, source_count FROM stories") == [
         (first.article_id, "hespress", 1, 1)]
+
+
+def test_another_form_of_a_url_joins_its_article_or_waits_under_its_canonical_url(desk: Desk) -> None:
+    hespress = desk.sources["hespress"]
+    url = "https://www.hespress.ma/programme-1001.html"
+    # met before its article is stored: nothing written, the caller keeps it under the canonical URL
+    early = url + "?utm_source=rss"
+    assert attach_alias(desk.archive, hespress, early) == (url, None)
+    assert canonical_keys([url, url + "?utm_medium=social"], hespress) == [url]
+    stored = desk.page("hespress", url, TEXT)
+    # met after: onto the article at once
+    late = url + "?utm_source=facebook"
+    with desk.archive.item():
+        assert attach_alias(desk.archive, hespress, late) == (url, stored.article_id)
+    desk.archive.commit()
+    forms = {u for (u,) in desk.query("SELECT url FROM article_urls WHERE article_id = ?", (stored.article_id,))}
+    assert late in forms and early not in forms
 
 
 def test_cross_outlet_copies_share_a_story_and_its_row_follows(desk: Desk) -> None:

@@ -63,10 +63,9 @@ from crawler.scaleout import (
     url_digest,
 )
 from pipelines.dedup import StoryIndex
-from pipelines.ingest import identity_urls, ingest
+from pipelines.ingest import attach_alias, canonical_keys, identity_urls, ingest
 from pipelines.registry import RegistryError, Source, load_sources
 from pipelines.store import Archive, Capture, last_finished_runs
-from pipelines.urls import canonical_url
 
 logger = logging.getLogger("akhbar.archive_writer")
 
@@ -384,10 +383,8 @@ class ArchiveWriter:
         source, url = self.sources.get(message.get("source")), message.get("url")
         if source is None or not isinstance(url, str) or not url:
             raise ValueError(f"alias record without a known outlet and a URL: {message.get('source')!r}, {url!r}")
-        key = canonical_url(url, source=source)
-        article_id = self.archive.article_for_url(key) or self.archive.article_for_url(url)
-        if article_id:
-            self.archive.add_urls(article_id, source.id, [url])
+        key, article_id = attach_alias(self.archive, source, url)
+        if article_id is not None:
             self._remember(article_id, [url], known)
             return
         parked = self.keys.round_aliases(str(message.get("round")))
@@ -398,7 +395,7 @@ class ArchiveWriter:
     def _add_parked(self, round_id: str | None, source: Source, found: list[str], article_id: int) -> None:
         """The forms parked for this article's canonical URLs (other workers found them first)."""
         parked = self.keys.round_aliases(str(round_id))
-        keys = list(dict.fromkeys(canonical_url(u, source=source) for u in found))
+        keys = canonical_keys(found, source)
         forms = [url for value in self.server.hmget(parked, keys) if value
                  for url in value.decode("utf-8").split("\n") if url]
         if forms:
