@@ -5,9 +5,11 @@
   sitemap says it changed after the stored capture (the spider's `recheck` requests carry
   a later listing's newer date; for a URL not archived they are dropped). A URL that failed
   for good (404, 410, not an article...) in AKHBAR_GIVE_UP_AFTER runs is not asked again.
-- `RobotsTxtMiddleware`: Scrapy's, also counting per outlet the requests robots.txt forbids.
+- `RobotsTxtMiddleware`: Scrapy's, also counting per outlet the requests robots.txt forbids, and
+  reading each host's robots.txt once: the spider's own request for it (its `Sitemap:` lines) gets
+  the response the middleware fetched.
 - `OutletBudgetMiddleware`: at most `max_requests` requests per outlet and run (after robots.txt:
-  a forbidden request is never made, so it spends nothing).
+  a forbidden request is never made, so it spends nothing; robots.txt itself is not counted).
 - `RetryAfterMiddleware`: Scrapy's retries, plus `Retry-After` honoured on 429/503 by
   pausing the whole download slot (the outlet's host), with exponential backoff when absent.
 - `MetaRefreshMiddleware`: Scrapy's, without decoding a page that has no `http-equiv` near its top.
@@ -31,6 +33,7 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as Scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.asyncio import call_later
+from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.items import CrawlError
 from pipelines.dates import parse_instant
@@ -107,7 +110,31 @@ class SkipArchivedMiddleware:
 
 class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
     """Scrapy's robots.txt middleware; a forbidden request also counts in `akhbar/<outlet>/disallowed`
-    (run_outlets.disallowed), so an operator sees how much of an outlet robots.txt keeps out."""
+    (run_outlets.disallowed), so an operator sees how much of an outlet robots.txt keeps out.
+
+    Scrapy's middleware downloads robots.txt itself before the first request to a host, and the spider
+    asks for it too (`kind: robots`, for its `Sitemap:` lines): without care every host's robots.txt
+    was fetched twice per run. The spider's request now waits for the middleware's fetch and gets that
+    response, with no second download. Only when that fetch failed, or answered 429/5xx, does the
+    spider's request go out (its failure is then recorded as before).
+    """
+
+    def __init__(self, crawler) -> None:
+        super().__init__(crawler)
+        self._responses: dict[str, Response] = {}  # netloc → the robots.txt response, until the spider's turn
+
+    async def process_request(self, request: Request) -> Response | None:
+        if request.meta.get("kind") != "robots" or request.meta.get("dont_obey_robotstxt"):
+            return await super().process_request(request)
+        await self.robot_parser(request)  # the middleware's fetch for this host, made now or waited for
+        fetched = self._responses.pop(urlparse_cached(request).netloc, None)
+        if fetched is None or fetched.status == 429 or fetched.status >= 500:
+            return None
+        return fetched.replace(request=request)
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        self._responses[netloc] = response
+        await super()._parse_robots(response, netloc, request)
 
     def process_request_2(self, rp, request: Request) -> None:
         try:
@@ -137,8 +164,8 @@ class OutletBudgetMiddleware:
     def process_request(self, request: Request) -> None:
         outlet = request.meta.get("source")
         spider = self.crawler.spider
-        if not outlet or spider is None or outlet not in getattr(spider, "by_id", {}):
-            return None
+        if not outlet or spider is None or outlet not in getattr(spider, "by_id", {}) or request.meta.get("kind") == "robots":
+            return None  # robots.txt is not counted: RobotsTxtMiddleware reads it once per host anyway
         budget = spider.by_id[outlet].max_requests or self.default
         if budget and self.used[outlet] >= budget:
             self.crawler.stats.inc_value(f"akhbar/{outlet}/over_budget")

@@ -731,8 +731,8 @@ class RedisBudgetMiddleware:
     def process_request(self, request: Request) -> None:
         outlet = request.meta.get("source")
         spider = self.crawler.spider
-        if not outlet or spider is None or outlet not in getattr(spider, "by_id", {}):
-            return None
+        if not outlet or spider is None or outlet not in getattr(spider, "by_id", {}) or request.meta.get("kind") == "robots":
+            return None  # robots.txt is not counted (as in OutletBudgetMiddleware)
         budget = spider.by_id[outlet].max_requests or self.default
         if not budget:
             return None

@@ -133,6 +133,15 @@ def test_each_article_page_fetched_once(sites, archive):
             assert len(hits) == 1, (name, expected["path"], hits)
 
 
+def test_robots_txt_is_read_once_per_outlet_and_its_sitemap_followed(sites, archive):
+    """Scrapy's robots.txt middleware and the spider (for `Sitemap:` lines) share one fetch."""
+    servers, _ = sites
+    for name in NAMES:
+        assert [(m, p) for m, p, _ in servers[name].log if p == "/robots.txt"] == [("GET", "/robots.txt")], name
+    # alwaha's registry entry names no sitemap: /sitemap.xml is known from its robots.txt alone.
+    assert ("GET", "/sitemap.xml", 200) in servers["alwaha"].log
+
+
 def test_syndicated_copies_share_a_story_and_hard_negatives_do_not(sites, archive):
     servers, seeds = sites
     db, _ = archive

@@ -45,7 +45,7 @@ SLOW_PAGES, SLOW_SECONDS = 8, 0.8
 
 OUTLETS = {
     # id: (host, pages, extra registry keys, routes)
-    "robo": ("127.0.0.1", range(1, 9), {"max_requests": 2 + len(ALLOWED)}, {}),  # robots.txt + feed + allowed
+    "robo": ("127.0.0.1", range(1, 9), {"max_requests": 1 + len(ALLOWED)}, {}),  # feed + allowed (robots.txt is free)
     "ra_ok": ("127.0.0.2", [1], {}, {"/news/1.html": {"statuses": [429, 200], "headers": {"Retry-After": "2"}}}),
     "ra_503": ("127.0.0.3", [1], {}, {"/news/1.html": {"status": 503, "headers": {"Retry-After": "1"}}}),
     "ra_429": ("127.0.0.4", [1], {}, {"/news/1.html": {"status": 429, "headers": {"Retry-After": "1"}}}),
@@ -105,10 +105,10 @@ def test_robots_txt_disallow_is_obeyed_and_counted(polite):
 
 
 def test_a_request_robots_txt_forbids_does_not_spend_the_budget(polite):
-    # robo's budget is exactly robots.txt + feed + its 5 allowed articles: had the 3 forbidden requests
-    # counted against it, some allowed article would have been left for the next run.
+    # robo's budget is exactly its feed + its 5 allowed articles: had the 3 forbidden requests counted
+    # against it, some allowed article would have been left for the next run.
     servers, db, _ = polite
-    assert len(servers["robo"].log) == 1 + 2 + len(ALLOWED)  # + the robots.txt Scrapy's middleware reads first
+    assert len(servers["robo"].log) == 1 + 1 + len(ALLOWED)  # + robots.txt, read once, not counted
     assert rows(db, "SELECT COUNT(*) AS n FROM articles WHERE source = 'robo'")[0]["n"] == len(ALLOWED)
 
 
@@ -225,36 +225,37 @@ def budget(tmp_path_factory):
 def test_budget_caps_the_requests_of_each_outlet(budget):
     db, first, _, _ = budget
     # AKHBAR_MAX_REQUESTS=6 for quota; quota_reg's own `max_requests: 4` wins over it. The budget covers
-    # robots.txt and the feed; the robots.txt Scrapy's middleware reads before any request is extra.
-    assert len(first["quota"]) == 6 + 1 and len(article_requests_of(first["quota"])) == 6 - 2
-    assert len(first["quota_reg"]) == 4 + 1 and len(article_requests_of(first["quota_reg"])) == 4 - 2
-    assert [r["path"] for r in first["quota"]].count("/robots.txt") == 2
+    # the feed and the articles; robots.txt is read once per host (by the robots.txt middleware, whose
+    # response the spider's own request for its Sitemap: lines gets) and is not counted.
+    assert len(first["quota"]) == 1 + 6 and len(article_requests_of(first["quota"])) == 6 - 1
+    assert len(first["quota_reg"]) == 1 + 4 and len(article_requests_of(first["quota_reg"])) == 4 - 1
+    assert [r["path"] for r in first["quota"]].count("/robots.txt") == 1
 
 
 def test_requests_over_budget_are_counted_in_the_run(budget):
     db, _, _, _ = budget
     quota, registry = outlet_row(db, 1, "quota"), outlet_row(db, 1, "quota_reg")
-    assert (quota["discovered"], quota["fetched"], quota["stored"], quota["over_budget"]) == (10, 4, 4, 6)
-    assert (registry["discovered"], registry["fetched"], registry["stored"], registry["over_budget"]) == (10, 2, 2, 8)
+    assert (quota["discovered"], quota["fetched"], quota["stored"], quota["over_budget"]) == (10, 5, 5, 5)
+    assert (registry["discovered"], registry["fetched"], registry["stored"], registry["over_budget"]) == (10, 3, 3, 7)
     assert quota["failed"] == registry["failed"] == 0  # nothing failed: it was left for later
     [run] = rows(db, "SELECT over_budget, stored, status FROM runs WHERE id = 1")
-    assert run == {"over_budget": 14, "stored": 6, "status": "finished"}
+    assert run == {"over_budget": 12, "stored": 8, "status": "finished"}
 
 
 def test_the_next_run_fetches_what_the_budget_left(budget):
     db, first, second, _ = budget
-    # quota's budget was given for the first run only: the second fetches the 6 left, and nothing twice.
+    # quota's budget was given for the first run only: the second fetches the 5 left, and nothing twice.
     fetched = [numbers(article_requests_of(run["quota"])) for run in (first, second)]
-    assert len(fetched[1]) == 6 and sorted(fetched[0] + fetched[1]) == list(range(1, 11))
+    assert len(fetched[1]) == 5 and sorted(fetched[0] + fetched[1]) == list(range(1, 11))
     row = outlet_row(db, 2, "quota")
-    assert (row["discovered"], row["fetched"], row["stored"], row["over_budget"]) == (10, 6, 6, 0)
-    # quota_reg's registry budget holds every run: 2 more articles, not the 2 it has, 6 still waiting.
+    assert (row["discovered"], row["fetched"], row["stored"], row["over_budget"]) == (10, 5, 5, 0)
+    # quota_reg's registry budget holds every run: 3 more articles, not the 3 it has, 4 still waiting.
     fetched = [numbers(article_requests_of(run["quota_reg"])) for run in (first, second)]
-    assert len(fetched[1]) == 2 and not set(fetched[0]) & set(fetched[1])
+    assert len(fetched[1]) == 3 and not set(fetched[0]) & set(fetched[1])
     row = outlet_row(db, 2, "quota_reg")
-    assert (row["discovered"], row["fetched"], row["stored"], row["over_budget"]) == (10, 2, 2, 6)
+    assert (row["discovered"], row["fetched"], row["stored"], row["over_budget"]) == (10, 3, 3, 4)
     assert rows(db, "SELECT source, COUNT(*) AS n FROM articles GROUP BY source ORDER BY source") == [
-        {"source": "quota", "n": 10}, {"source": "quota_reg", "n": 4}]
+        {"source": "quota", "n": 10}, {"source": "quota_reg", "n": 6}]
 
 
 def article_requests_of(requests: list[dict]) -> list[dict]:

@@ -222,12 +222,13 @@ def test_each_article_fetched_once_across_workers(crawled):
         for path in discovery_paths(name):  # feeds and sitemaps: once per round, not once per worker
             assert log[(name, path)] == 1, (name, path)
     # Everything else as often as the single-process crawl fetched it (retries of planted 500s and
-    # timeouts included); robots.txt is the exception: Scrapy's robots.txt middleware reads it per worker.
+    # timeouts included); robots.txt is the exception: each worker's robots.txt middleware reads it once
+    # (the spider's own request for it gets that response), so at most once per worker.
     paths = set(log) | set(crawled["single_log"])
     differ = {p: (crawled["single_log"][p], log[p]) for p in paths
               if not p[1].endswith("/robots.txt") and crawled["single_log"][p] != log[p]}
     assert not differ, f"(single-process, scale-out) fetch counts differ: {differ}"
-    assert all(log[(name, "/robots.txt")] <= 3 for name in SITES)
+    assert all(1 <= log[(name, "/robots.txt")] <= 2 for name in SITES)
 
 
 def test_archive_same_as_single_process_crawl(crawled):
