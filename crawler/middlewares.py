@@ -11,7 +11,8 @@
 - `OutletBudgetMiddleware`: at most `max_requests` requests per outlet and run (after robots.txt:
   a forbidden request is never made, so it spends nothing; robots.txt itself is not counted).
 - `RetryAfterMiddleware`: Scrapy's retries, plus `Retry-After` honoured on 429/503 by
-  pausing the whole download slot (the outlet's host), with exponential backoff when absent.
+  pausing the whole download slot (the outlet's host), with exponential backoff when absent
+  (and `crawler.signals.host_paused` sent, which scale-out shares with the other workers).
 - `MetaRefreshMiddleware`: Scrapy's, without decoding a page that has no `http-equiv` near its top.
 - `ErrorsToItemsMiddleware`: a callback that raises becomes an `errors` row, not a lost traceback.
 """
@@ -36,6 +37,7 @@ from scrapy.utils.asyncio import call_later
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.items import CrawlError
+from crawler.signals import host_paused
 from pipelines.dates import parse_instant
 from pipelines.urls import canonical_url
 
@@ -225,6 +227,7 @@ class RetryAfterMiddleware(RetryMiddleware):
             slot.delay = self.PAUSE_DELAY
             call_later(wait + 0.05, self._end_pause, slot)  # (a little after: a timer may fire early)
         self.crawler.stats.inc_value("akhbar/retry_after_waits")
+        self.crawler.signals.send_catch_log(signal=host_paused, request=request, seconds=wait)
 
     def _end_pause(self, slot) -> None:
         if slot.delay == self.PAUSE_DELAY and monotonic() >= slot.lastseen:

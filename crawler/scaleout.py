@@ -115,6 +115,9 @@ class Keys:
     def rate(self, host: str) -> str:
         return f"{self.prefix}:rate:{host}"
 
+    def pause(self, host: str) -> str:
+        return f"{self.prefix}:pause:{host}"
+
 
 def prefix_of(settings) -> str:
     return settings.get("AKHBAR_REDIS_PREFIX") or "news"
@@ -221,7 +224,7 @@ class ScaleOut:
       SCHEDULER                RedisScheduler (scrapy-redis queue + dupefilter, round join)
       DUPEFILTER_CLASS         CanonicalDupeFilter (scrapy-redis's, article requests keyed by canonical URL)
       DOWNLOADER_MIDDLEWARES   SkipArchived → RedisKnownMiddleware, OutletBudget → RedisBudgetMiddleware
-      DOWNLOAD_HANDLERS        http/https → PoliteHTTPDownloadHandler (shared per-host token)
+      DOWNLOAD_HANDLERS        http/https → PoliteHTTPDownloadHandler (shared per-host pause and token)
       ITEM_PIPELINES           ArchivePipeline → RedisItemPipeline (ExtractPipeline stays)
       EXTENSIONS               ArchiveLock off (the writer holds it), + RedisWorker
     """
@@ -757,33 +760,66 @@ class RedisBudgetMiddleware:
 
 
 class PoliteHTTPDownloadHandler(HTTP11DownloadHandler):
-    """Scrapy's HTTP/1.1 handler that first takes the host's politeness token, shared by all workers.
+    """Scrapy's HTTP/1.1 handler that first honours the host's pause and takes its politeness token,
+    both shared by all workers.
 
     Each worker's Scrapy still applies its own DOWNLOAD_DELAY, AutoThrottle and
     CONCURRENT_REQUESTS_PER_DOMAIN; those are per worker, so without this N workers would hit a
     host N times as often. Here every request, right before it is sent (after the worker's own
-    slot delay, so nothing reorders it afterwards), takes `SET rate:<host> NX PX d` with
-    d = max(DOWNLOAD_DELAY, this worker's current slot delay): AutoThrottle's slow-down seen by one
-    worker holds the others back too (a Retry-After pause, RetryAfterMiddleware, holds only the worker
-    that got the 429/503: it does not change the slot delay). Off (plain HTTP/1.1 handler) when
-    DOWNLOAD_DELAY is 0 or AKHBAR_REDIS_RATE_LIMIT is false. Concurrency per host stays per worker:
-    up to CONCURRENT_REQUESTS_PER_DOMAIN × workers requests may be open at once on a slow host.
+    slot delay, so nothing reorders it afterwards):
+
+    1. waits while `pause:<host>` exists. A worker that got a 429/503 pauses its own download slot
+       (RetryAfterMiddleware) and, through `crawler.signals.host_paused`, sets that key for the same
+       time (Retry-After, or the backoff), never shortening a longer pause another worker set. Without
+       it the other workers went on hitting a host that had asked them all to wait.
+    2. takes `SET rate:<host> NX PX d` with d = max(DOWNLOAD_DELAY, this worker's current slot delay):
+       AutoThrottle's slow-down seen by one worker holds the others back too. This step is off when
+       DOWNLOAD_DELAY is 0 or AKHBAR_REDIS_RATE_LIMIT is false.
+
+    Concurrency per host stays per worker: up to CONCURRENT_REQUESTS_PER_DOMAIN × workers requests may
+    be open at once on a slow host. With Redis down, each worker's own delays and pauses still apply.
     """
+
+    # Set the pause unless a longer one is already there (one round trip, atomic).
+    _PAUSE = "local left = redis.call('PTTL', KEYS[1]) if left < tonumber(ARGV[1]) then " \
+             "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1]) end return left"
 
     def __init__(self, crawler) -> None:
         super().__init__(crawler)
         settings = crawler.settings
+        self.crawler = crawler
         self.delay = settings.getfloat("DOWNLOAD_DELAY", 0.0)
         self.limit = self.delay > 0 and settings.getbool("AKHBAR_REDIS_RATE_LIMIT", True)
-        self.worker = RedisWorker.of(crawler) if self.limit else None
+        self.worker = RedisWorker.of(crawler)
+        crawler.signals.connect(self.host_paused, signal=akhbar_signals.host_paused)
+
+    def host_paused(self, request: Request, seconds: float) -> None:
+        """Share a pause this worker's RetryAfterMiddleware started (crawler.signals.host_paused)."""
+        key = self.worker.keys.pause(urlsplit(request.url).hostname or "")
+        try:
+            self.worker.server.eval(self._PAUSE, 1, key, max(1, int(seconds * 1000)), self.worker.id)
+        except redis.RedisError as exc:
+            self.worker.redis_down(exc)
 
     async def download_request(self, request: Request):
-        if self.limit:
-            try:
+        try:
+            await self._paused(request)
+            if self.limit:
                 await self._token(request)
-            except redis.RedisError as exc:  # Redis down: this worker's own DOWNLOAD_DELAY still applies
-                self.worker.redis_down(exc)
+        except redis.RedisError as exc:  # Redis down: this worker's own DOWNLOAD_DELAY still applies
+            self.worker.redis_down(exc)
         return await super().download_request(request)
+
+    async def _paused(self, request: Request) -> None:
+        """Wait out the host's shared pause, if any (another worker got a 429/503 from it)."""
+        key = self.worker.keys.pause(urlsplit(request.url).hostname or "")
+        waited = 0.0
+        while (left_ms := self.worker.server.pttl(key)) > 0:
+            pause = left_ms / 1000 + random.random() * 0.005
+            waited += pause
+            await asyncio.sleep(pause)
+        if waited:
+            self.crawler.stats.inc_value("scaleout/pause_wait_ms", int(waited * 1000))
 
     async def _token(self, request: Request) -> None:
         server = self.worker.server

@@ -405,6 +405,22 @@ def test_writer_killed_midstream_loses_and_duplicates_nothing(generated_site, re
 # -- politeness across workers, and a worker that does not belong ---------------------------------------------
 
 
+def two_workers_on(site: SiteServer, redis_server, tmp_path: Path, **settings: str) -> list[dict]:
+    """Crawl one site with two workers at once (no writer), each signing its requests with its own contact
+    (User-Agent) so the server tells them apart; CONCURRENT_REQUESTS=2 keeps either worker from pulling the
+    whole small round into its own downloader. Returns the site's requests in order of arrival."""
+    seeds = write_registry([site.source()], tmp_path / "seeds.yml")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    texts = finish({f"worker{i}": start(worker_command(seeds, redis_server.url, tmp_path / "archive.db",
+                                                       AKHBAR_CONTACT=f"https://example.org/worker{i}",
+                                                       CONCURRENT_REQUESTS="2", **settings),
+                                        logs / f"worker{i}.log")
+                    for i in range(2)}, logs)
+    no_noise(texts)
+    return sorted(site.requests, key=lambda r: r["arrived"])
+
+
 def test_shared_rate_limit_holds_across_workers(redis_server, tmp_path):
     """Two workers fetching one host at the same time keep to one request per DOWNLOAD_DELAY between them.
 
@@ -415,16 +431,7 @@ def test_shared_rate_limit_holds_across_workers(redis_server, tmp_path):
     """
     delay = 0.4
     with SiteServer(FIXTURES / "mashriq") as site:
-        seeds = write_registry([site.source()], tmp_path / "seeds.yml")
-        logs = tmp_path / "logs"
-        logs.mkdir()
-        settings = {"DOWNLOAD_DELAY": str(delay), "AKHBAR_REDIS_PREFIX": "polite", "CONCURRENT_REQUESTS": "2"}
-        texts = finish({f"worker{i}": start(worker_command(seeds, redis_server.url, tmp_path / "archive.db",
-                                                           AKHBAR_CONTACT=f"https://example.org/worker{i}", **settings),
-                                            logs / f"worker{i}.log")
-                        for i in range(2)}, logs)
-        requests = sorted(site.requests, key=lambda r: r["arrived"])
-    no_noise(texts)
+        requests = two_workers_on(site, redis_server, tmp_path, DOWNLOAD_DELAY=str(delay), AKHBAR_REDIS_PREFIX="polite")
     by_worker = Counter(next(w for w in ("worker0", "worker1") if w in (r["user_agent"] or "")) for r in requests)
     assert len(requests) >= 15
     assert min(by_worker["worker0"], by_worker["worker1"]) >= 4, by_worker  # both fetched the host
@@ -437,6 +444,33 @@ def test_shared_rate_limit_holds_across_workers(redis_server, tmp_path):
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert rate <= 1.05 / delay, rate
     assert sum(g < delay * 0.75 for g in gaps) <= len(gaps) // 10, sorted(gaps)[:5]
+
+
+def test_a_retry_after_pause_holds_every_worker(redis_server, tmp_path):
+    """A 429 with Retry-After answered to one worker keeps the other workers off that host too.
+
+    Two workers fetch one host of 30 articles; the host answers the first request for /news/2.html with
+    429 and `Retry-After: 3`. The worker that got it pauses its own download slot; the pause goes to
+    Redis (`<prefix>:pause:<host>`), and the other worker's requests wait for it in the download handler.
+    Without that the other worker went on fetching the host during those three seconds.
+    """
+    from tests.minisite import Page, write_site
+
+    pause = 3.0
+    root = write_site(tmp_path / "busy", "busy", [Page(n) for n in range(1, 31)],
+                      routes={"/news/2.html": {"statuses": [429, 200], "headers": {"Retry-After": "3"}}})
+    with SiteServer(root) as site:
+        requests = two_workers_on(site, redis_server, tmp_path, DOWNLOAD_DELAY="0.05", AKHBAR_REDIS_PREFIX="pause")
+    [refused] = [r for r in requests if r["status"] == 429]
+    # (a request the other worker sent before the pause reached Redis may still arrive in the first 0.6 s)
+    during = [r for r in requests if refused["answered"] + 0.6 < r["arrived"] < refused["answered"] + pause - 0.1]
+    assert not during, [(r["path"], round(r["arrived"] - refused["answered"], 2), r["user_agent"][-8:]) for r in during]
+    other = "worker1" if "worker0" in refused["user_agent"] else "worker0"
+    by_other = [r["arrived"] - refused["answered"] for r in requests if other in (r["user_agent"] or "")]
+    assert min(by_other) < 0 < max(by_other)  # the other worker fetched the host before the pause and after it
+    assert [r["status"] for r in requests if r["path"] == "/news/2.html"] == [429, 200]
+    assert len({r["path"] for r in requests if r["path"].startswith("/news/")}) == 30
+    assert redis_server.client.exists("pause:pause:" + site.base.split("//")[1].split(":")[0]) == 0  # it expired
 
 
 def test_worker_for_other_outlets_cannot_join_a_round(redis_server, tmp_path):
